@@ -1,0 +1,61 @@
+"""rnnlab's core: the tutorial's linear RNN in NumPy, with no web imports.
+
+datasets -> model (forward, loss) -> bptt (reference gradients) -> statistics (fast path)
+-> surface, gradcheck, optimizers, training, predict.
+"""
+
+from core.bptt import Gradient, gradient
+from core.datasets import GENERATORS, Dataset, from_sequences, generate, tutorial_dataset
+from core.errors import InvalidInputError, RnnlabError
+from core.gradcheck import GradientCheck, check_gradient, numerical_gradient
+from core.model import forward_states, loss, losses_at, outputs
+from core.optimizers import OPTIMIZER_NAMES, Optimizer, make_optimizer
+from core.predict import counts, predict
+from core.statistics import Statistics, statistics
+from core.surface import (
+    TUTORIAL_POINTS,
+    GradientOverTime,
+    LossSurface,
+    gradient_over_time,
+    loss_grid,
+    loss_surface,
+)
+from core.training import MultiStartResult, Progress, TrainingResult, Trajectory, train, train_many
+
+__all__ = [
+    "GENERATORS",
+    "OPTIMIZER_NAMES",
+    "TUTORIAL_POINTS",
+    "Dataset",
+    "Gradient",
+    "GradientCheck",
+    "GradientOverTime",
+    "InvalidInputError",
+    "LossSurface",
+    "MultiStartResult",
+    "Optimizer",
+    "Progress",
+    "RnnlabError",
+    "Statistics",
+    "TrainingResult",
+    "Trajectory",
+    "check_gradient",
+    "counts",
+    "forward_states",
+    "from_sequences",
+    "generate",
+    "gradient",
+    "gradient_over_time",
+    "loss",
+    "loss_grid",
+    "loss_surface",
+    "losses_at",
+    "make_optimizer",
+    "numerical_gradient",
+    "outputs",
+    "predict",
+    "statistics",
+    "train",
+    "train_many",
+    "tutorial_dataset",
+]

@@ -1,0 +1,25 @@
+"""Prediction: the trained RNN's output (the count it estimates) for sequences of any length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.datasets import from_sequences
+from core.model import outputs
+
+__all__ = ["counts", "predict"]
+
+
+def predict(sequences: Sequence[Sequence[float]], wx: float, wrec: float) -> NDArray[np.float64]:
+    """Final state of each sequence; inf/nan where float64 overflowed."""
+    return outputs(from_sequences(sequences), wx, wrec)
+
+
+def counts(predictions: NDArray[np.float64]) -> list[int | None]:
+    """Outputs rounded to the nearest integer (the count), None where not finite."""
+    with np.errstate(invalid="ignore"):
+        rounded = np.rint(predictions)
+    return [int(v) if np.isfinite(v) and abs(v) < 2**63 else None for v in rounded.tolist()]

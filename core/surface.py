@@ -1,0 +1,129 @@
+"""Loss surfaces over rectangles of (wx, wrec) and the gradient over time at chosen points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.datasets import Dataset
+from core.errors import InvalidInputError
+from core.model import losses_at
+from core.statistics import statistics
+
+__all__ = [
+    "TUTORIAL_POINTS",
+    "GradientOverTime",
+    "LossSurface",
+    "gradient_over_time",
+    "loss_grid",
+    "loss_surface",
+]
+
+# The points the tutorial annotates on its surface and samples the gradient at.
+TUTORIAL_POINTS: tuple[tuple[float, float], ...] = (
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (1.0, -2.0),
+    (1.0, 0.0),
+    (1.0, 0.5),
+    (1.0, -0.5),
+)
+
+
+@dataclass(frozen=True)
+class LossSurface:
+    """loss[i, j] is the loss at (wx[j], wrec[i]); inf/nan where float64 overflowed."""
+
+    wx: NDArray[np.float64]
+    wrec: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    min_wx: float
+    min_wrec: float
+    min_loss: float
+
+    @property
+    def overflow(self) -> bool:
+        return not bool(np.isfinite(self.loss).all())
+
+
+@dataclass(frozen=True)
+class GradientOverTime:
+    """grads[p, k] = dξ/dS_k summed over sequences, at points[p], for k = 0..T."""
+
+    points: NDArray[np.float64]
+    timesteps: NDArray[np.int64]
+    grads: NDArray[np.float64]
+
+
+def loss_grid(
+    dataset: Dataset, wx: NDArray[np.float64], wrec: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the forward pass."""
+    stats = statistics(dataset)
+    if stats is None:
+        return losses_at(dataset, wx[None, :], wrec[:, None])
+    grid, unsure = stats.loss_grid(wx, wrec)
+    if unsure is not None:
+        rows, cols = np.nonzero(unsure)
+        grid[rows, cols] = losses_at(dataset, wx[cols], wrec[rows])
+    return grid
+
+
+def loss_surface(
+    dataset: Dataset,
+    wx_range: tuple[float, float] = (-3.0, 3.0),
+    wrec_range: tuple[float, float] = (-3.0, 3.0),
+    nx: int = 50,
+    ny: int = 50,
+) -> LossSurface:
+    """The loss on an nx x ny grid of evenly spaced points, with its minimum on the grid."""
+    for name, (low, high) in (("wx", wx_range), ("wrec", wrec_range)):
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise InvalidInputError(f"{name}_range", "bounds must be finite")
+        if low > high:
+            raise InvalidInputError(f"{name}_min", f"must be <= {name}_max, got {low} > {high}")
+    for name, size in (("nx", nx), ("ny", ny)):
+        if size < 1:
+            raise InvalidInputError(name, f"must be >= 1, got {size}")
+    wx = np.linspace(wx_range[0], wx_range[1], nx)
+    wrec = np.linspace(wrec_range[0], wrec_range[1], ny)
+    loss = loss_grid(dataset, wx, wrec)
+    finite = np.isfinite(loss)
+    if finite.any():
+        i, j = np.unravel_index(int(np.argmin(np.where(finite, loss, np.inf))), loss.shape)
+        minimum = (float(wx[j]), float(wrec[i]), float(loss[i, j]))
+    else:
+        minimum = (float("nan"),) * 3
+    return LossSurface(wx, wrec, loss, *minimum)
+
+
+def gradient_over_time(
+    dataset: Dataset, points: Sequence[tuple[float, float]] = TUTORIAL_POINTS
+) -> GradientOverTime:
+    """dξ/dS_k summed over sequences, k = 0..T, at each point.
+
+    It is 2 mean(y - t) wrec^(T - k): one geometric sequence per point, exploding for
+    |wrec| > 1 and vanishing for |wrec| < 1, as the tutorial's figure shows.
+    """
+    from core.bptt import gradient
+
+    if len(points) == 0:
+        raise InvalidInputError("points", "at least one point is required")
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(pts).all():
+        raise InvalidInputError("points", "coordinates must be finite")
+    T = dataset.width
+    grads = np.empty((len(pts), T + 1))
+    stats = statistics(dataset)
+    for p, (wx, wrec) in enumerate(pts.tolist()):
+        ev = stats.evaluate(wx, wrec) if stats is not None else None
+        if ev is not None and bool(ev.sure):
+            with np.errstate(over="ignore", invalid="ignore"):
+                powers = float(wrec) ** np.arange(T, -1, -1, dtype=np.float64)
+                grads[p] = 2.0 * float(ev.mean_residual) * powers
+        else:
+            grads[p] = gradient(dataset, wx, wrec).trace
+    return GradientOverTime(pts, np.arange(T + 1), grads)

@@ -1,0 +1,247 @@
+"""One training loop for every optimiser: trajectory, early stop, per-iteration callback.
+
+Gradients come from the polynomial statistics where they vouch for them (core.statistics)
+and from BPTT elsewhere, so every step is the step BPTT would give. The loop stops early
+when a start's largest weight update falls below ``tolerance`` (all starts, for
+``train_many``), when the gradient is exactly zero, or when the weights stop being finite
+(the run diverged: plain gradient descent does this on the exploding gradients of
+|wrec| > 1, as the tutorial warns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from core.bptt import gradient
+from core.datasets import Dataset
+from core.errors import InvalidInputError
+from core.model import losses_at
+from core.optimizers import Optimizer
+from core.statistics import RTOL, statistics
+
+__all__ = ["MultiStartResult", "Progress", "TrainingResult", "Trajectory", "train", "train_many"]
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Weights and loss before the first and after every iteration (index 0: the start)."""
+
+    wx: Array
+    wrec: Array
+    loss: Array
+
+
+class Progress:
+    """What the callback sees each iteration; the loss is computed only if asked for."""
+
+    def __init__(self, iteration: int, iterations: int, weights: Array, oracle: _Oracle) -> None:
+        self.iteration = iteration
+        self.iterations = iterations
+        self.weights = weights.copy()
+        self._oracle = oracle
+        self._loss: Array | None = None
+
+    @property
+    def wx(self) -> float:
+        return float(self.weights[0, 0])
+
+    @property
+    def wrec(self) -> float:
+        return float(self.weights[0, 1])
+
+    @property
+    def losses(self) -> Array:
+        if self._loss is None:
+            self._loss = self._oracle.losses(self.weights)
+        return self._loss
+
+    @property
+    def loss(self) -> float:
+        """Loss of the first start (the only one for ``train``)."""
+        return float(self.losses[0])
+
+
+Callback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    wx: float
+    wrec: float
+    loss: float
+    iterations: int
+    converged: bool
+    diverged: bool
+    trajectory: Trajectory | None
+
+
+@dataclass(frozen=True)
+class MultiStartResult:
+    initial: Array
+    weights: Array
+    loss: Array
+    converged: NDArray[np.bool_]
+    diverged: NDArray[np.bool_]
+    iterations: int
+    trajectories: list[Trajectory]
+
+
+class _Oracle:
+    """Loss and gradients at (k, 2) weights: fast where vouched for, BPTT elsewhere."""
+
+    def __init__(self, dataset: Dataset, signs_only: bool) -> None:
+        self.dataset = dataset
+        self.stats = statistics(dataset)
+        # Sign-based optimisers need the gradient's sign, not all its digits.
+        self.rtol = 0.25 if signs_only else RTOL
+
+    def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:
+        grad = np.empty_like(w)
+        if self.stats is not None and not with_loss and w.shape[0] == 1:
+            fast = self.stats.gradient_at(float(w[0, 0]), float(w[0, 1]), self.rtol)
+            if fast is not None:
+                grad[0] = fast
+                return grad, None
+        loss = np.empty(w.shape[0]) if with_loss else None
+        unsure = np.ones(w.shape[0], dtype=bool)
+        if self.stats is not None:
+            ev = self.stats.evaluate(w[:, 0], w[:, 1])
+            grad[:, 0], grad[:, 1] = ev.grad_wx, ev.grad_wrec
+            if loss is not None:
+                loss[:] = ev.loss
+            unsure = ~ev.sure
+        for i in np.flatnonzero(unsure):
+            g = gradient(self.dataset, float(w[i, 0]), float(w[i, 1]))
+            grad[i] = g.wx, g.wrec
+            if loss is not None:
+                loss[i] = g.loss
+        return grad, loss
+
+    def losses(self, w: Array) -> Array:
+        """Loss at each row of w."""
+        if self.stats is None:
+            return losses_at(self.dataset, w[:, 0], w[:, 1])
+        ev = self.stats.evaluate(w[:, 0], w[:, 1], with_gradient=False)
+        loss = np.array(ev.loss, dtype=np.float64)
+        unsure = ~ev.sure
+        if unsure.any():
+            loss[unsure] = losses_at(self.dataset, w[unsure, 0], w[unsure, 1])
+        return loss
+
+
+def _run(
+    dataset: Dataset,
+    optimizer: Optimizer,
+    starts: Array,
+    iterations: int,
+    tolerance: float | None,
+    record: bool,
+    callback: Callback | None,
+) -> tuple[Array, int, NDArray[np.bool_], NDArray[np.bool_], Array | None, _Oracle]:
+    if iterations < 0:
+        raise InvalidInputError("iterations", f"must be >= 0, got {iterations}")
+    if tolerance is not None and not (np.isfinite(tolerance) and tolerance >= 0):
+        raise InvalidInputError("tolerance", f"must be a finite number >= 0, got {tolerance}")
+    if not np.isfinite(starts).all():
+        raise InvalidInputError("initial", "weights must be finite")
+    oracle = _Oracle(dataset, signs_only=optimizer.name != "sgd")
+    weights = starts.copy()
+    state = optimizer.init(weights)
+    path = np.empty((iterations + 1, *weights.shape)) if record else None
+    if path is not None:
+        path[0] = weights
+    done = 0
+    converged = np.zeros(weights.shape[0], dtype=bool)
+    diverged = np.zeros(weights.shape[0], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for done in range(1, iterations + 1):
+            before = weights.copy() if tolerance is not None else weights
+            grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)
+            optimizer.step(state, weights, grad, loss)
+            if path is not None:
+                path[done] = weights
+            if callback is not None:
+                callback(Progress(done, iterations, weights, oracle))
+            # Checked on the gradient's sum: one call, and non-finite whenever a part is.
+            if not np.isfinite(grad.sum()) or tolerance is not None or not grad.any():
+                diverged |= ~np.isfinite(weights).all(axis=1)
+                stationary = (grad == 0).all(axis=1)
+                if tolerance is not None:
+                    stationary |= np.abs(weights - before).max(axis=1) < tolerance
+                converged |= stationary & ~diverged
+                if (converged | diverged).all():
+                    break
+        else:
+            done = iterations
+    if path is not None:
+        path = path[: done + 1]
+    return weights, done, converged, diverged, path, oracle
+
+
+def _trajectories(path: Array, oracle: _Oracle) -> list[Trajectory]:
+    steps, k, _ = path.shape
+    losses = oracle.losses(path.reshape(-1, 2)).reshape(steps, k)
+    return [
+        Trajectory(path[:, i, 0].copy(), path[:, i, 1].copy(), losses[:, i].copy())
+        for i in range(k)
+    ]
+
+
+def train(
+    dataset: Dataset,
+    optimizer: Optimizer,
+    initial: tuple[float, float] = (-1.5, 2.0),
+    iterations: int = 500,
+    *,
+    tolerance: float | None = None,
+    record_trajectory: bool = True,
+    callback: Callback | None = None,
+) -> TrainingResult:
+    """Optimise from one starting point; the tutorial's run is the default."""
+    start = np.asarray([initial], dtype=np.float64)
+    weights, done, converged, diverged, path, oracle = _run(
+        dataset, optimizer, start, iterations, tolerance, record_trajectory, callback
+    )
+    final_loss = float(oracle.losses(weights)[0]) if np.isfinite(weights).all() else float("nan")
+    trajectory = _trajectories(path, oracle)[0] if path is not None else None
+    return TrainingResult(
+        float(weights[0, 0]),
+        float(weights[0, 1]),
+        final_loss,
+        done,
+        bool(converged[0]),
+        bool(diverged[0]),
+        trajectory,
+    )
+
+
+def train_many(
+    dataset: Dataset,
+    optimizer: Optimizer,
+    starts: ArrayLike,
+    iterations: int = 500,
+    *,
+    tolerance: float | None = None,
+    record_trajectory: bool = True,
+    callback: Callback | None = None,
+) -> MultiStartResult:
+    """Optimise from many starting points at once (rows of ``starts``), vectorised."""
+    initial = np.asarray(starts, dtype=np.float64).reshape(-1, 2)
+    if initial.shape[0] == 0:
+        raise InvalidInputError("starts", "at least one starting point is required")
+    weights, done, converged, diverged, path, oracle = _run(
+        dataset, optimizer, initial, iterations, tolerance, record_trajectory, callback
+    )
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(weights).all(axis=1)
+        loss = np.full(weights.shape[0], np.nan)
+        if finite.any():
+            loss[finite] = oracle.losses(weights[finite])
+    trajectories = _trajectories(path, oracle) if path is not None else []
+    return MultiStartResult(initial, weights, loss, converged, diverged, done, trajectories)
