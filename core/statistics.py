@@ -38,7 +38,7 @@ RTOL = 1e-11
 MAX_FAST_WIDTH = 1024
 _EPS = float(np.finfo(np.float64).eps)
 _MAX = float(np.finfo(np.float64).max)
-_BLOCK_ROWS = 1 << 15
+_BLOCK_ROWS = 1 << 14
 
 # Columns of the coefficient table: mean products of the feature polynomials.
 _PP, _QQ, _PQ, _PE, _QE, _RP, _RQ, _RE, _P1, _Q1, _PT, _RT = range(_COLUMNS := 12)
@@ -61,26 +61,11 @@ class Statistics:
 
     def __init__(self, dataset: Dataset) -> None:
         T, n = dataset.width, dataset.n_samples
-        gram = np.zeros((T, T))
-        c_e = np.zeros(T)
-        col_sum = np.zeros(T)
-        c_t = np.zeros(T)
-        e_sq = e_sum = t_sq = 0.0
-        exact = dataset.is_binary and bool(np.all(dataset.targets == np.round(dataset.targets)))
-        for start in range(0, n, _BLOCK_ROWS):
-            block = dataset.inputs[start : start + _BLOCK_ROWS, ::-1]  # column j holds x_{T-j}
-            t = dataset.targets[start : start + _BLOCK_ROWS]
-            # Bits in float32: every partial sum is an integer below 2**24, so exact and 2x faster.
-            C: NDArray[Any] = block.astype(np.float32 if dataset.is_binary else np.float64)
-            gram += np.asarray(C.T @ C, dtype=np.float64)
-            C64 = C.astype(np.float64, copy=False)
-            e = C64.sum(axis=1) - t
-            c_e += C64.T @ e
-            c_t += C64.T @ t
-            t_sq += float(t @ t)
-            col_sum += C64.sum(axis=0)
-            e_sq += float(e @ e)
-            e_sum += float(e.sum())
+        m = _moments(dataset)
+        # Reverse the columns: coefficient j multiplies r^j and belongs to input x_{T-j}.
+        gram, c_t, col_sum = m.gram[::-1, ::-1], m.c_t[::-1], m.col_sum[::-1]
+        c_e = gram.sum(axis=1) - c_t if m.exact else m.c_e[::-1]
+        e_sq, e_sum, t_sq, exact = m.e_sq, m.e_sum, m.t_sq, m.exact
         self.width = T
         self.n_samples = n
         self.s_ee = e_sq / n
@@ -214,65 +199,92 @@ class Statistics:
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
         """Loss on the grid wrec x wx (row i is wrec[i]) and where it is unsure (None: nowhere).
 
-        Per row the loss is a convex quadratic in u = wx - 1, so whole rows are vouched for
-        from their end points and vertex; only cells of other rows are checked one by one.
+        Along a row the loss is a convex quadratic in wx. Each row is written around wx = 1
+        or wx = 0, whichever is more accurate at the row's minimum, and vouched for as a
+        whole when the rounding bound stays below RTOL of the loss over the entire row
+        (``_row_vouched``); only the cells of the other rows are checked one by one.
         """
         poly, poly_abs, log2_scale = self._polynomials(wrec)
-        u = wx - 1.0
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
             scale = np.exp2(log2_scale)
             v, av = wrec - 1.0, np.abs(wrec - 1.0)
-            a = scale * poly[:, _PP]
-            b = 2.0 * scale * (v * poly[:, _PQ] + poly[:, _PE])
-            c = scale * (v * v * poly[:, _QQ] + 2.0 * v * poly[:, _QE]) + self.s_ee
-            grid = np.multiply.outer(a, u)
+            a, a_abs = scale * poly[:, _PP], scale * poly_abs[:, _PP]
+            # Around wx = 1: loss = a u^2 + b1 u + c1, u = wx - 1.
+            b1 = 2.0 * scale * (v * poly[:, _PQ] + poly[:, _PE])
+            c1 = scale * (v * v * poly[:, _QQ] + 2.0 * v * poly[:, _QE]) + self.s_ee
+            b1_abs = 2.0 * scale * (av * poly_abs[:, _PQ] + poly_abs[:, _PE])
+            c1_abs = scale * (v * v * poly_abs[:, _QQ] + 2.0 * av * poly_abs[:, _QE]) + self.s_ee
+            # Around wx = 0: loss = a w^2 + b0 w + c0, w = wx.
+            b0, b0_abs = -2.0 * scale * poly[:, _PT], 2.0 * scale * poly_abs[:, _PT]
+            c0 = np.full_like(a, self.s_tt)
+            vertex = np.where(a > 0, 1.0 - b1 / (2.0 * a), 1.0)  # in wx
+            at_vertex1 = a_abs * (vertex - 1) ** 2 + b1_abs * np.abs(vertex - 1) + c1_abs
+            at_vertex0 = a_abs * vertex**2 + b0_abs * np.abs(vertex) + self.s_tt
+            around_one = ~(at_vertex0 < at_vertex1)
+            x0 = np.where(around_one, 1.0, 0.0)
+            b = np.where(around_one, b1, b0)
+            c = np.where(around_one, c1, c0)
+            b_abs = np.where(around_one, b1_abs, b0_abs)
+            c_abs = np.where(around_one, c1_abs, self.s_tt)
+            shifted = np.subtract.outer(-x0, -wx)  # wx - x0 per row
+            grid = shifted * a[:, None]
             grid += b[:, None]
-            grid *= u
+            grid *= shifted
             grid += c[:, None]
-            # Largest bound and smallest loss of each row over the u-range.
-            u_far = max(abs(float(u.min())), abs(float(u.max())))
-            bound_max = self.gamma * (
-                scale * (u_far * u_far * poly_abs[:, _PP] + v * v * poly_abs[:, _QQ])
-                + 2.0
-                * scale
-                * (u_far * (av * poly_abs[:, _PQ] + poly_abs[:, _PE]) + av * poly_abs[:, _QE])
-                + self.s_ee
-            )
-            vertex = np.clip(np.where(a > 0, -b / (2.0 * a), 0.0), u.min(), u.max())
-            low = (a * vertex + b) * vertex + c
-            high = np.maximum(grid[:, 0], grid[:, -1])
-            rows_sure = (
-                (bound_max <= 0.5 * RTOL * low) & (high <= self.safe_max) & np.isfinite(bound_max)
-            )
-            rows_sure |= (bound_max == 0.0) & np.isfinite(high)
+            lo, hi = float(wx.min()), float(wx.max())
+            rows_sure = self._row_vouched(a, b, c, a_abs, b_abs, c_abs, vertex - x0, lo - x0, hi - x0)
         if rows_sure.all():
             return grid, None
         rows = np.flatnonzero(~rows_sure)
-        sub = grid[rows]
-        au, aw = np.abs(u), np.abs(wx)
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            sc, vr, avr = scale[rows, None], v[rows, None], av[rows, None]
-            pa = [poly_abs[rows, i, None] for i in range(_COLUMNS)]
-            bound1 = self.gamma * (
-                sc * (au * au * pa[_PP] + vr * vr * pa[_QQ])
-                + 2.0 * sc * (au * (avr * pa[_PQ] + pa[_PE]) + avr * pa[_QE])
-                + self.s_ee
-            )
-            loss0 = (a[rows, None] * wx - 2.0 * sc * poly[rows, _PT, None]) * wx + self.s_tt
-            bound0 = self.gamma * (sc * (aw * aw * pa[_PP] + 2.0 * aw * pa[_PT]) + self.s_tt)
-            sure1 = _vouched(sub, bound1, self.safe_max)
-            sure0 = _vouched(loss0, bound0, self.safe_max)
-        grid[rows] = np.where(sure1, sub, loss0)
+        check = self.evaluate(wx[None, :], wrec[rows, None], with_gradient=False)
+        grid[rows] = check.loss
         unsure = np.zeros(grid.shape, dtype=bool)
-        unsure[rows] = ~(sure1 | sure0)
-        cells = np.nonzero(unsure)
-        if cells[0].size:
-            # A loss certainly beyond float64 is inf for BPTT too: no need to ask it.
-            check = self.evaluate(wx[cells[1]], wrec[cells[0]], with_gradient=False)
-            overflow = np.nan_to_num(check.log2_loss, nan=0.0) > 1024.5
-            grid[cells[0][overflow], cells[1][overflow]] = np.inf
-            unsure[cells[0][overflow], cells[1][overflow]] = False
+        unsure[rows] = ~check.sure
+        # A loss certainly beyond float64 is inf for BPTT too: no need to ask it.
+        overflow = np.zeros(grid.shape, dtype=bool)
+        overflow[rows] = np.nan_to_num(check.log2_loss, nan=0.0) > 1024.5
+        grid[overflow] = np.inf
+        unsure &= ~overflow
         return grid, unsure if unsure.any() else None
+
+    def _row_vouched(
+        self,
+        a: NDArray[np.float64],
+        b: NDArray[np.float64],
+        c: NDArray[np.float64],
+        a_abs: NDArray[np.float64],
+        b_abs: NDArray[np.float64],
+        c_abs: NDArray[np.float64],
+        vertex: NDArray[np.float64],
+        lo: NDArray[np.float64],
+        hi: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """Rows on which gamma (a_abs x^2 + b_abs |x| + c_abs) <= RTOL loss(x) for all x in [lo, hi].
+
+        The loss is at least low + a (x - vertex)^2, low being its value at the vertex less
+        that value's bound; the difference of the two sides is a quadratic on each side of
+        x = 0, whose minimum over an interval is at an end or at its own vertex. RTOL is
+        halved for the second-order slack of this argument.
+        """
+        g, rt = self.gamma, 0.5 * RTOL
+        low = (a * vertex + b) * vertex + c
+        low = low - g * ((a_abs * vertex + b_abs * np.sign(vertex) * 1.0) * vertex + c_abs)
+        ok = np.isfinite(low) & (low >= 0) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
+        # The largest loss on the row must stay clear of overflow for BPTT to agree.
+        ok &= np.maximum((a * lo + b) * lo + c, (a * hi + b) * hi + c) <= self.safe_max
+        k2 = rt * a - g * a_abs
+        k0 = rt * a * vertex**2 + rt * low - g * c_abs
+        for side in (-1.0, 1.0):  # |x| = side * x on this piece
+            start = np.maximum(lo, 0.0) if side > 0 else lo
+            stop = hi if side > 0 else np.minimum(hi, 0.0)
+            k1 = -2.0 * rt * a * vertex - side * g * b_abs
+            present = start <= stop
+            h_start = (k2 * start + k1) * start + k0
+            h_stop = (k2 * stop + k1) * stop + k0
+            turn = np.clip(np.where(k2 > 0, -k1 / (2.0 * np.where(k2 > 0, k2, 1.0)), start), start, stop)
+            h_turn = (k2 * turn + k1) * turn + k0
+            ok &= ~present | (np.minimum(np.minimum(h_start, h_stop), h_turn) >= 0)
+        return np.asarray(ok)
 
     def _polynomials(
         self, r: NDArray[np.float64]
@@ -303,6 +315,52 @@ class Statistics:
             values_abs.reshape(*shape, _COLUMNS),
             log2_scale.reshape(shape),
         )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Sums over sequences, in input column order: X^T X, X^T t, X^T e, column sums."""
+
+    gram: NDArray[np.float64]
+    c_t: NDArray[np.float64]
+    c_e: NDArray[np.float64]
+    col_sum: NDArray[np.float64]
+    t_sq: float
+    e_sq: float
+    e_sum: float
+    exact: bool
+
+
+def _moments(dataset: Dataset) -> _Moments:
+    """One pass over the data, block by block.
+
+    Bits with small integer targets go through float32 BLAS: every partial sum is an
+    integer below 2**24, so the result is exact and twice as fast as float64.
+    """
+    T = dataset.width
+    targets = dataset.targets
+    exact = (
+        dataset.is_binary
+        and bool(np.all(targets == np.round(targets)))
+        and float(np.abs(targets).max()) <= 2**24 / _BLOCK_ROWS
+    )
+    dtype = np.float32 if exact else np.float64
+    gram, c_t, c_e, col_sum = np.zeros((T, T)), np.zeros(T), np.zeros(T), np.zeros(T)
+    t_sq = e_sq = e_sum = 0.0
+    for start in range(0, dataset.n_samples, _BLOCK_ROWS):
+        X: NDArray[Any] = dataset.inputs[start : start + _BLOCK_ROWS].astype(dtype)
+        t64 = targets[start : start + _BLOCK_ROWS]
+        t = t64.astype(dtype)
+        gram += X.T @ X
+        c_t += X.T @ t
+        col_sum += X.sum(axis=0)
+        e = X.sum(axis=1, dtype=np.float64) - t64
+        if not exact:
+            c_e += X.T @ e
+        t_sq += float(t64 @ t64)
+        e_sq += float(e @ e)
+        e_sum += float(e.sum())
+    return _Moments(gram, c_t, c_e, col_sum, t_sq, e_sq, e_sum, exact)
 
 
 def _vouched(

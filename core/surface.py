@@ -43,10 +43,7 @@ class LossSurface:
     min_wx: float
     min_wrec: float
     min_loss: float
-
-    @property
-    def overflow(self) -> bool:
-        return not bool(np.isfinite(self.loss).all())
+    overflow: bool
 
 
 @dataclass(frozen=True)
@@ -91,13 +88,14 @@ def loss_surface(
     wx = np.linspace(wx_range[0], wx_range[1], nx)
     wrec = np.linspace(wrec_range[0], wrec_range[1], ny)
     loss = loss_grid(dataset, wx, wrec)
-    finite = np.isfinite(loss)
-    if finite.any():
-        i, j = np.unravel_index(int(np.argmin(np.where(finite, loss, np.inf))), loss.shape)
+    overflow = not bool(np.isfinite(loss).all())
+    flat = int(np.argmin(np.where(np.isnan(loss), np.inf, loss) if overflow else loss))
+    i, j = np.unravel_index(flat, loss.shape)
+    if np.isfinite(loss[i, j]):
         minimum = (float(wx[j]), float(wrec[i]), float(loss[i, j]))
     else:
         minimum = (float("nan"),) * 3
-    return LossSurface(wx, wrec, loss, *minimum)
+    return LossSurface(wx, wrec, loss, *minimum, overflow)
 
 
 def gradient_over_time(

@@ -1,0 +1,1 @@
+"""Benchmarks of rnnlab against baselines run in the same process: ``python -m bench``."""

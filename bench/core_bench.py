@@ -1,0 +1,125 @@
+"""Core benchmarks: the loss surface, RProp on the tutorial, iRprop- on big data, memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bench import baselines
+from core import generate, loss_surface, make_optimizer, train, tutorial_dataset
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table."""
+
+    case: str
+    ours_s: float
+    baseline: str
+    baseline_s: float | None
+    target: str
+    agreement: str
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.baseline_s is None else self.baseline_s / self.ours_s
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Smallest wall time of ``repeat`` runs (the machine is noisy) and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def max_rel(a: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def surface_rows(size: int = 512) -> list[Row]:
+    data = tutorial_dataset()
+    X, t = data.inputs.astype(np.float64), data.targets
+    ours_s, surface = best_of(lambda: loss_surface(data, nx=size, ny=size), 20)
+    b_s, b_loss = best_of(lambda: baselines.vectorised_surface(X, t, surface.wx, surface.wrec), 2)
+    a_s, a_loss = best_of(lambda: baselines.tutorial_surface(X, t, surface.wx, surface.wrec), 1)
+    case = f"loss surface {size}x{size}, tutorial dataset"
+    return [
+        Row(case, ours_s, "(a) tutorial loops", a_s, ">= 1000x",
+            f"max rel diff {max_rel(surface.loss, a_loss):.1e}"),
+        Row(case, ours_s, "(b) vectorised BPTT", b_s, ">= 100x",
+            f"max rel diff {max_rel(surface.loss, b_loss):.1e}"),
+    ]
+
+
+def rprop_rows(iterations: int = 500) -> list[Row]:
+    data = tutorial_dataset()
+    X, t = data.inputs.astype(np.float64), data.targets
+    optimizer = make_optimizer("rprop")
+    ours_s, result = best_of(lambda: train(data, optimizer, (-1.5, 2.0), iterations), 20)
+    a_s, w = best_of(lambda: baselines.tutorial_rprop(X, t, (-1.5, 2.0), iterations), 3)
+    same = (result.wx, result.wrec) == (float(w[0]), float(w[1]))
+    return [
+        Row(f"rprop, {iterations} iterations, tutorial dataset", ours_s, "(a) tutorial loop", a_s,
+            ">= 10x", f"wx={result.wx:.8f} wrec={result.wrec:.8f}, identical: {same}"),
+    ]
+
+
+def irprop_rows(n: int = 100_000, length: int = 100, iterations: int = 100) -> list[Row]:
+    data = generate(n, length, seed=7)
+    X, t = data.inputs.astype(np.float64), data.targets
+    start = (0.5, 0.5)
+
+    def ours() -> tuple[float, float]:
+        # A fresh dataset object each run, so the one pass over the data is timed too.
+        fresh = type(data)(data.inputs, data.lengths, data.targets)
+        r = train(fresh, make_optimizer("irprop-"), start, iterations, record_trajectory=False)
+        return r.wx, r.wrec
+
+    ours_s, w = best_of(ours, 5)
+    b_s, wb = best_of(lambda: baselines.vectorised_irprop_minus(X, t, start, iterations), 1)
+    rel = max_rel(np.array(w), wb)
+    return [
+        Row(f"irprop-, {iterations} iterations, {n:,} x {length}", ours_s, "(b) vectorised BPTT",
+            b_s, ">= 100x", f"max rel diff of weights {rel:.1e}"),
+    ]
+
+
+_MEMORY_SCRIPT = """
+import json, time
+from core import generate, make_optimizer, train
+
+def status(field):  # kB, from this process's own memory map (ru_maxrss survives exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+before = status("VmRSS")
+start = time.perf_counter()
+data = generate({n}, {length}, seed=3)
+result = train(data, make_optimizer("irprop-"), (0.5, 0.5), {iterations}, record_trajectory=False)
+seconds = time.perf_counter() - start
+peak = status("VmHWM")
+print(json.dumps({{"mb": (peak - before) / 1024, "s": seconds, "wx": result.wx, "wrec": result.wrec}}))
+"""
+
+
+def memory_rows(n: int = 1_000_000, length: int = 100, iterations: int = 100) -> list[Row]:
+    """Peak RSS above the interpreter (numpy and core imported), in a fresh process."""
+    script = _MEMORY_SCRIPT.format(n=n, length=length, iterations=iterations)
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    report = json.loads(out.stdout)
+    return [
+        Row(f"generate + irprop- {iterations} it., {n:,} x {length}", report["s"], "-", None,
+            "< 400 MB", f"peak memory {report['mb']:.0f} MB above baseline"),
+    ]
