@@ -1,7 +1,7 @@
 """Run every benchmark, print the table and write it to docs/performance.md.
 
-    python -m bench            # all of it (a few minutes: the baselines are slow)
-    python -m bench --print    # print only, leave docs/ alone
+python -m bench            # all of it (a few minutes: the baselines are slow)
+python -m bench --print    # print only, leave docs/ alone
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def main() -> None:
     for section in sections:
         new = section()
         for r in new:
-            print(f"{r.case:<48} {r.baseline:<22} {r.ratio or 0:>10,.0f}x  {r.agreement}", flush=True)
+            ratio = f"{r.ratio:,.0f}x" if r.ratio else "-"
+            print(f"{r.case:<48} {r.baseline:<22} {ratio:>8}  {r.agreement}", flush=True)
         rows.extend(new)
     text = table(rows)
     if args.print_only:
@@ -68,8 +69,9 @@ def main() -> None:
         "for the fast side). Baselines: (a) the tutorial's algorithm as written (Python loops\n"
         "over grid points; a forward and backward pass per iteration); (b) BPTT vectorised with\n"
         "NumPy over the whole grid or batch. See `bench/baselines.py`.\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" NumPy {np.__version__}; run on {dt.date.today().isoformat()}.\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}; "
+        f"run on {dt.date.today().isoformat()}.\n\n"
     )
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(header + text + "\n")

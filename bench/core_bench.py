@@ -55,10 +55,22 @@ def surface_rows(size: int = 512) -> list[Row]:
     a_s, a_loss = best_of(lambda: baselines.tutorial_surface(X, t, surface.wx, surface.wrec), 1)
     case = f"loss surface {size}x{size}, tutorial dataset"
     return [
-        Row(case, ours_s, "(a) tutorial loops", a_s, ">= 1000x",
-            f"max rel diff {max_rel(surface.loss, a_loss):.1e}"),
-        Row(case, ours_s, "(b) vectorised BPTT", b_s, ">= 100x",
-            f"max rel diff {max_rel(surface.loss, b_loss):.1e}"),
+        Row(
+            case,
+            ours_s,
+            "(a) tutorial loops",
+            a_s,
+            ">= 1000x",
+            f"max rel diff {max_rel(surface.loss, a_loss):.1e}",
+        ),
+        Row(
+            case,
+            ours_s,
+            "(b) vectorised BPTT",
+            b_s,
+            ">= 100x",
+            f"max rel diff {max_rel(surface.loss, b_loss):.1e}",
+        ),
     ]
 
 
@@ -70,8 +82,14 @@ def rprop_rows(iterations: int = 500) -> list[Row]:
     a_s, w = best_of(lambda: baselines.tutorial_rprop(X, t, (-1.5, 2.0), iterations), 3)
     same = (result.wx, result.wrec) == (float(w[0]), float(w[1]))
     return [
-        Row(f"rprop, {iterations} iterations, tutorial dataset", ours_s, "(a) tutorial loop", a_s,
-            ">= 10x", f"wx={result.wx:.8f} wrec={result.wrec:.8f}, identical: {same}"),
+        Row(
+            f"rprop, {iterations} iterations, tutorial dataset",
+            ours_s,
+            "(a) tutorial loop",
+            a_s,
+            ">= 10x",
+            f"wx={result.wx:.8f} wrec={result.wrec:.8f}, identical: {same}",
+        ),
     ]
 
 
@@ -90,8 +108,14 @@ def irprop_rows(n: int = 100_000, length: int = 100, iterations: int = 100) -> l
     b_s, wb = best_of(lambda: baselines.vectorised_irprop_minus(X, t, start, iterations), 1)
     rel = max_rel(np.array(w), wb)
     return [
-        Row(f"irprop-, {iterations} iterations, {n:,} x {length}", ours_s, "(b) vectorised BPTT",
-            b_s, ">= 100x", f"max rel diff of weights {rel:.1e}"),
+        Row(
+            f"irprop-, {iterations} iterations, {n:,} x {length}",
+            ours_s,
+            "(b) vectorised BPTT",
+            b_s,
+            ">= 100x",
+            f"max rel diff of weights {rel:.1e}",
+        ),
     ]
 
 
@@ -110,7 +134,8 @@ data = generate({n}, {length}, seed=3)
 result = train(data, make_optimizer("irprop-"), (0.5, 0.5), {iterations}, record_trajectory=False)
 seconds = time.perf_counter() - start
 peak = status("VmHWM")
-print(json.dumps({{"mb": (peak - before) / 1024, "s": seconds, "wx": result.wx, "wrec": result.wrec}}))
+report = {{"mb": (peak - before) / 1024, "s": seconds, "wx": result.wx, "wrec": result.wrec}}
+print(json.dumps(report))
 """
 
 
@@ -120,6 +145,12 @@ def memory_rows(n: int = 1_000_000, length: int = 100, iterations: int = 100) ->
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     report = json.loads(out.stdout)
     return [
-        Row(f"generate + irprop- {iterations} it., {n:,} x {length}", report["s"], "-", None,
-            "< 400 MB", f"peak memory {report['mb']:.0f} MB above baseline"),
+        Row(
+            f"generate + irprop- {iterations} it., {n:,} x {length}",
+            report["s"],
+            "-",
+            None,
+            "< 400 MB",
+            f"peak memory {report['mb']:.0f} MB above baseline",
+        ),
     ]
