@@ -1,0 +1,91 @@
+"""GET /loss-surface at 512 x 512 from a live server over loopback, against baseline (b)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench import baselines
+from bench.core_bench import Row, best_of, max_rel
+from core import tutorial_dataset
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def live_server() -> Iterator[str]:
+    """``rnnlab serve`` on a free loopback port with a throwaway data dir."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "RNNLAB_DATA_DIR": data_dir, "RNNLAB_LOG_LEVEL": "warning"}
+        env.pop("RNNLAB_API_TOKEN", None)
+        rnnlab = Path(sys.executable).with_name("rnnlab")
+        proc = subprocess.Popen(
+            [str(rnnlab), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("rnnlab serve did not come up")
+                time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def loss_surface_rows(size: int = 512) -> list[Row]:
+    data = tutorial_dataset()
+    X, t = data.inputs.astype(np.float64), data.targets
+    axis = np.linspace(-3.0, 3.0, size)
+    b_s, reference = best_of(lambda: baselines.vectorised_surface(X, t, axis, axis), 3)
+    rows = []
+    with live_server() as url, httpx.Client(base_url=url, timeout=60) as client:
+        for fmt, target in (("json", ">= 15x"), ("npy", ">= 60x")):
+            params = {"resolution": size, "format": fmt}
+
+            def fetch(params: dict[str, object] = params) -> bytes:
+                response = client.get("/loss-surface", params=params)
+                response.raise_for_status()
+                return response.content
+
+            fetch()  # warm: the dataset's statistics are computed once per process
+            ours_s, body = best_of(fetch, 20)
+            if fmt == "json":
+                loss = np.asarray(httpx.Response(200, content=body).json()["loss"], dtype=float)
+            else:
+                loss = np.load(io.BytesIO(body), allow_pickle=False)
+            rows.append(
+                Row(
+                    f"GET /loss-surface {size}x{size} ({fmt}, {len(body) / 1e6:.1f} MB)",
+                    ours_s,
+                    "(b) vectorised BPTT",
+                    b_s,
+                    target,
+                    f"max rel diff {max_rel(loss, reference):.1e}",
+                )
+            )
+    return rows

@@ -1,0 +1,109 @@
+"""The app factory: settings in, a FastAPI app out; state is built in the lifespan.
+
+Importing this module does no work; ``create_app()`` wires routers, error handlers,
+middleware and metrics, and the lifespan builds what requests share (dataset registry,
+compute limiter, readiness check). Other parts extend it in the same places: routers in
+``service.routes.ROUTERS``, shared state in ``lifespan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from service.compute import ComputeLimiter
+from service.config import Settings
+from service.datasets import DatasetRegistry
+from service.jobs.lifecycle import jobs_lifespan
+from service.middleware import (
+    BearerAuthMiddleware,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+)
+from service.openapi import install_openapi
+from service.problems import install_problem_handlers
+from service.routes import ROUTERS
+
+__all__ = ["ReadyCheck", "create_app"]
+
+ReadyCheck = Callable[[], Awaitable[None]]
+"""Raises ``service.errors.BackendUnavailable`` when a backend does not answer."""
+
+DESCRIPTION = """\
+Explore and train the minimal linear RNN of the tutorial *How to implement an RNN (1/2)*:
+s_k = s_{k-1} * wrec + x_k * wx, output y = s_n, loss = mean (t - y)^2.
+
+Every endpoint that needs data takes a dataset reference: `dataset_id` (from
+`POST /datasets`), an inline `dataset` (a generation spec or the sequences), or nothing
+(the tutorial's 20 sequences of 10 bits). Errors are RFC 9457 problem details.
+Overflowed results (|wrec| > 1 on long sequences) are `null` with an `overflow` flag.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("rnnlab")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0.0.0"
+
+
+async def _always_ready() -> None:
+    """Default readiness: nothing beyond the process itself to check."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the shared state; anything entered on ``stack`` is closed at shutdown."""
+    settings: Settings = app.state.settings
+    async with AsyncExitStack() as stack:
+        app.state.stack = stack
+        app.state.datasets = DatasetRegistry(settings)
+        app.state.compute = ComputeLimiter(
+            settings.max_concurrent_computations, settings.max_pending_computations
+        )
+        app.state.ready_check = _always_ready
+        # Set by the jobs backend: job id -> (wx, wrec) of its trained weights.
+        app.state.resolve_job_weights = None
+        # Training jobs: sets app.state.jobs, the readiness check and the job_id hook.
+        await stack.enter_async_context(jobs_lifespan(app))
+        yield
+
+
+def _instrument(app: FastAPI) -> None:
+    """/metrics: request counts and latencies per route, in a registry of this app's own
+    (several apps in one process, as in tests, would otherwise share and lose series)."""
+    registry = CollectorRegistry()
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        collector(registry=registry)
+    Instrumentator(excluded_handlers=["/metrics"], registry=registry).instrument(app).expose(
+        app, include_in_schema=False
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured app; ``settings`` defaults to the ``RNNLAB_*`` environment."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="rnnlab",
+        version=_version(),
+        summary="The minimal linear RNN of the tutorial, over HTTP.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    for router in ROUTERS:
+        app.include_router(router)
+    install_problem_handlers(app)
+    install_openapi(app)
+    _instrument(app)
+    if settings.api_token is not None:
+        app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # added last: outermost
+    return app

@@ -1,0 +1,81 @@
+"""The ``rnnlab`` command: ``serve`` the API, run a job ``worker``, write the ``openapi`` schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "serve", "worker", "write_openapi"]
+
+
+def configure_logging(level: str) -> None:
+    """One line per record on stderr; access lines are already JSON."""
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr, force=True)
+
+
+def serve(host: str | None, port: int | None) -> int:
+    """The API and its embedded job workers until SIGINT/SIGTERM (``service.launcher``)."""
+    from service.config import Settings
+    from service.launcher import serve as launch
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return launch(settings, host or settings.host, settings.port if port is None else port)
+
+
+def worker(workers: int | None, parent_pid: int | None) -> int:
+    """Job worker processes only (distributed setup), until SIGINT/SIGTERM."""
+    from service.config import Settings
+    from service.jobs.consumer import run_consumer
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    run_consumer(settings, workers or settings.workers, parent_pid=parent_pid)
+    return 0
+
+
+def write_openapi(output: Path | None) -> None:
+    """The schema the app serves, stable byte for byte (sorted keys, trailing newline)."""
+    from service.app import create_app
+
+    text = json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="run the HTTP API")
+    serve_cmd.add_argument("--host", help="address to bind (default: RNNLAB_HOST or 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, help="port (default: RNNLAB_PORT or 8000)")
+    worker_cmd = commands.add_parser("worker", help="run job workers only (distributed setup)")
+    worker_cmd.add_argument(
+        "--workers", type=int, help="worker processes (default: RNNLAB_WORKERS or 2)"
+    )
+    worker_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve
+    openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI schema")
+    openapi_cmd.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port)
+    if args.command == "worker":
+        return worker(args.workers, args.parent_pid)
+    if args.command == "openapi":
+        write_openapi(args.output)
+    return 0
+
+
+if __name__ == "__main__":  # ``python -m service.cli``: how ``serve`` starts its consumer
+    sys.exit(main())

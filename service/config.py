@@ -1,0 +1,176 @@
+"""Settings: one place for every knob, read from ``RNNLAB_*`` environment variables.
+
+Every size a client chooses has a limit here, so an operator can tighten or widen it
+without touching code; the defaults admit real work (grids of 2048 x 2048, datasets of
+1,000,000 x 100 as a generation spec or 100,000 x 100 uploaded, sequences of 100,000 steps).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsDep", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """The service's configuration; ``RNNLAB_<FIELD>`` sets a field (e.g. ``RNNLAB_PORT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RNNLAB_", extra="ignore")
+
+    # Where things live and who may call.
+    data_dir: Path = Field(
+        default=Path("data"), description="Stored datasets (and the embedded job queue) live here."
+    )
+    queue_url: str = Field(
+        default="",
+        description="Empty: embedded SQLite queue in data_dir; redis://host:port/db: Redis.",
+    )
+    embedded_workers: int = Field(default=2, ge=0, description="In-process job workers of `serve`.")
+    api_token: SecretStr | None = Field(
+        default=None, description="When set, requests need `Authorization: Bearer <token>`."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `rnnlab serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `rnnlab serve` listens on.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Level of the server's logs (access lines are info)."
+    )
+
+    # Request size.
+    max_body_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="Largest request body, in bytes."
+    )
+
+    # Datasets: generation specs, uploads and the store.
+    max_samples: int = Field(
+        default=1_000_000, ge=1, description="Most sequences in one dataset (spec or upload)."
+    )
+    max_length: int = Field(
+        default=10_000, ge=1, description="Longest `length`/`max_length` of a spec."
+    )
+    max_dataset_elements: int = Field(
+        default=100_000_000, ge=1, description="Most steps (n_samples x longest length) of a spec."
+    )
+    max_upload_elements: int = Field(
+        default=10_000_000,
+        ge=1,
+        description="Most steps (sequences x longest sequence) of an uploaded or inline dataset.",
+    )
+    max_sequence_length: int = Field(
+        default=100_000, ge=1, description="Longest single sequence in an upload or a prediction."
+    )
+    max_include_elements: int = Field(
+        default=10_000_000,
+        ge=1,
+        description="Most steps `GET /datasets/{id}?include=data` returns.",
+    )
+    max_datasets: int = Field(default=1_000, ge=1, description="Most datasets kept in the store.")
+    dataset_cache_elements: int = Field(
+        default=200_000_000,
+        ge=0,
+        description="Steps of generated/loaded datasets kept in memory (LRU).",
+    )
+
+    # Analysis.
+    max_resolution: int = Field(default=4096, ge=1, description="Most grid points along one axis.")
+    max_grid_points: int = Field(
+        default=2048 * 2048, ge=1, description="Most grid points (nx x ny) of one loss surface."
+    )
+    max_points: int = Field(
+        default=1024, ge=1, description="Most points of one gradient-over-time."
+    )
+    max_work: int = Field(
+        default=10_000_000_000,
+        ge=1,
+        description=(
+            "Most state updates of one surface or gradient-over-time request: "
+            "points x sequences x longest sequence."
+        ),
+    )
+    max_predict_sequences: int = Field(
+        default=100_000, ge=1, description="Most sequences per /predict."
+    )
+    max_predict_elements: int = Field(
+        default=10_000_000,
+        ge=1,
+        description="Most steps (sequences x longest sequence) per /predict.",
+    )
+
+    # Figures (PNG/SVG images).
+    figure_max_width: int = Field(default=4000, ge=100, description="Widest figure, in pixels.")
+    figure_max_height: int = Field(default=4000, ge=100, description="Tallest figure, in pixels.")
+    figure_max_dpi: int = Field(default=300, ge=10, description="Highest figure dots per inch.")
+    figure_max_resolution: int = Field(
+        default=400, ge=2, description="Most grid points along one axis of a figure's loss surface."
+    )
+    figure_max_points: int = Field(
+        default=32,
+        ge=1,
+        description="Most annotated points (and gradient-over-time lines) per figure.",
+    )
+    figure_cache_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="Cache-Control max-age of figures (the same query, the same image).",
+    )
+
+    # Concurrency of CPU-bound work.
+    max_concurrent_computations: int = Field(
+        default=4, ge=1, description="CPU-bound requests computed at once (worker threads)."
+    )
+    max_pending_computations: int = Field(
+        default=64, ge=0, description="Requests waiting for a computation slot before 429."
+    )
+
+    # Training jobs (service.jobs): limits, workers and failure detection.
+    max_queued_jobs: int = Field(
+        default=1_000,
+        ge=1,
+        description="Most jobs waiting in the queue; POST /train then answers 429.",
+    )
+    max_iterations: int = Field(default=10_000_000, ge=1, description="Most iterations of one job.")
+    max_job_work: int = Field(
+        default=10_000_000_000,
+        ge=1,
+        description=(
+            "Most work of one job: iterations x starts x dataset elements "
+            "(sequences x longest sequence)."
+        ),
+    )
+    max_starts: int = Field(default=256, ge=1, description="Most starts of one multi-start job.")
+    max_trajectory_points: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Most recorded trajectory points of one job: starts x (iterations + 1).",
+    )
+    job_timeout: float = Field(
+        default=3600.0, gt=0, description="Wall time of one running job in seconds; then it fails."
+    )
+    workers: int = Field(default=2, ge=1, description="Worker processes of `rnnlab worker`.")
+    heartbeat_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "A running job whose worker sent no heartbeat (every 0.2 s) for this many seconds "
+            "is failed as lost by the reaper."
+        ),
+    )
+    reaper_interval: float = Field(default=2.0, gt=0, description="Seconds between reaper passes.")
+    max_train_wait: float = Field(
+        default=600.0,
+        ge=0,
+        description="Longest `POST /train?wait=` honoured, in seconds (longer waits are cut).",
+    )
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the running app was built with (not a fresh read of the environment)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

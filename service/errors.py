@@ -1,0 +1,128 @@
+"""Domain errors of the service layer; ``service.problems`` turns each into one HTTP answer.
+
+Code below the routes raises these (never ``HTTPException``), so the mapping from a
+failure to a status code lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+__all__ = [
+    "BackendUnavailable",
+    "Conflict",
+    "InvalidInput",
+    "LimitExceeded",
+    "Loc",
+    "NotFound",
+    "QueueFull",
+    "ServiceError",
+    "field_to_loc",
+]
+
+Loc = tuple[str | int, ...]
+
+
+class ServiceError(Exception):
+    """Base: a status, a short stable title and a problem type slug per subclass."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+    slug: ClassVar[str] = "internal-error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra members of the problem document (RFC 9457 extension members)."""
+        return {}
+
+
+class NotFound(ServiceError):  # noqa: N818
+    status = 404
+    title = "Not Found"
+    slug = "not-found"
+
+
+class Conflict(ServiceError):  # noqa: N818
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class InvalidInput(ServiceError):  # noqa: N818
+    """A value the schema could not reject on its own (e.g. depends on another field)."""
+
+    status = 422
+    title = "Invalid Input"
+    slug = "validation-error"
+
+    def __init__(self, loc: Sequence[str | int], msg: str) -> None:
+        super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
+        self.loc = tuple(loc)
+        self.msg = msg
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"loc": list(self.loc), "msg": self.msg}]}
+
+
+class LimitExceeded(ServiceError):  # noqa: N818
+    """A client-chosen size is over a configured limit (named by its setting)."""
+
+    status = 413
+    title = "Limit Exceeded"
+    slug = "limit-exceeded"
+
+    def __init__(
+        self, limit: str, value: int, actual: int, what: str, loc: Sequence[str | int] = ()
+    ) -> None:
+        env = f"RNNLAB_{limit.upper()}"
+        super().__init__(f"{what} is {actual}, over the limit {limit}={value} (setting {env})")
+        self.limit = limit
+        self.value = value
+        self.actual = actual
+        self.loc = tuple(loc)
+
+    def extensions(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {"limit": {"name": self.limit, "value": self.value}}
+        if self.loc:
+            ext["errors"] = [{"loc": list(self.loc), "msg": self.detail}]
+        return ext
+
+
+class QueueFull(ServiceError):  # noqa: N818
+    """Too much work waiting; the client should retry after ``retry_after`` seconds."""
+
+    status = 429
+    title = "Too Many Requests"
+    slug = "queue-full"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class BackendUnavailable(ServiceError):  # noqa: N818
+    """A backend the request needs (job queue, storage) does not answer."""
+
+    status = 503
+    title = "Service Unavailable"
+    slug = "backend-unavailable"
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        super().__init__(detail, headers=headers)
+
+
+def field_to_loc(field: str) -> Loc:
+    """``"sequences[3][1]"`` or ``"optimizer.eta_plus"`` -> ``("sequences", 3, 1)`` etc."""
+    loc: list[str | int] = []
+    for part in field.replace("]", "").split("."):
+        name, *indices = part.split("[")
+        if name:
+            loc.append(name)
+        loc.extend(int(i) if i.isdigit() else i for i in indices)
+    return tuple(loc)

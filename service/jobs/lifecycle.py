@@ -1,0 +1,95 @@
+"""The jobs part of the API's lifespan: backend, job service, hooks and the reaper thread.
+
+``create_app``'s lifespan enters :func:`jobs_lifespan`; it sets ``app.state.jobs`` (the
+``JobService`` routes use), replaces the readiness check (503 while the store or queue
+does not answer) and installs the hook ``POST /predict`` uses for ``job_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI
+
+from service.config import Settings
+from service.errors import BackendUnavailable
+from service.jobs.backend import JobBackend, open_backend
+from service.jobs.queue import QueueUnavailableError
+from service.jobs.reaper import Reaper
+from service.jobs.service import RETRY_AFTER_DOWN, JobService
+from service.jobs.store import StoreUnavailableError
+
+logger = logging.getLogger("rnnlab.jobs")
+
+READY_TIMEOUT = 3.0  # seconds /ready waits for the backend before answering 503
+
+
+@asynccontextmanager
+async def jobs_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the job backend for the app's settings; close it (and stop the reaper) at exit."""
+    settings: Settings = app.state.settings
+    backend = await anyio.to_thread.run_sync(open_backend, settings)
+    jobs = JobService(settings, backend, app.state.datasets)
+    app.state.jobs = jobs
+
+    async def ready_check() -> None:
+        try:
+            with anyio.fail_after(READY_TIMEOUT):
+                await anyio.to_thread.run_sync(backend.ping, abandon_on_cancel=True)
+        except (StoreUnavailableError, QueueUnavailableError, TimeoutError) as exc:
+            raise BackendUnavailable(
+                f"the job backend does not answer: {exc or 'timed out'}",
+                retry_after=RETRY_AFTER_DOWN,
+            ) from exc
+
+    async def resolve_job_weights(job_id: str) -> tuple[float, float]:
+        return await anyio.to_thread.run_sync(jobs.trained_weights, job_id)
+
+    app.state.ready_check = ready_check
+    app.state.resolve_job_weights = resolve_job_weights
+    reaper = _ReaperThread(backend, settings)
+    reaper.start()
+    try:
+        yield
+    finally:
+        reaper.stop()
+        backend.close()
+
+
+class _ReaperThread:
+    """Runs ``Reaper.reap`` every ``reaper_interval`` seconds, off the event loop."""
+
+    def __init__(self, backend: JobBackend, settings: Settings) -> None:
+        self._reaper = Reaper(backend, settings.heartbeat_timeout)
+        self._interval = settings.reaper_interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rnnlab-reaper", daemon=True)
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._reaper.reap()
+            except (StoreUnavailableError, QueueUnavailableError) as exc:
+                if not self._failing:  # log the outage once, not every pass
+                    logger.warning("reaper: job backend unavailable: %s", exc)
+                self._failing = True
+                continue
+            except Exception:
+                logger.exception("reaper: pass failed")
+                continue
+            if self._failing:
+                logger.info("reaper: job backend answers again")
+            self._failing = False

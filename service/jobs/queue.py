@@ -1,0 +1,95 @@
+"""The task queue: huey on SQLite (embedded, one host) or Redis (distributed), chosen by URL.
+
+The queue carries job ids only; the job's request, progress and result live in the job
+store, so the queue never holds anything a client reads. A task's huey id is its job id,
+which lets the reaper match queued jobs against the queue's pending tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from redis import ConnectionPool
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "rnnlab"
+TRAIN_TASK = "rnnlab.train"
+QUEUE_FILE = "queue.db"
+
+# Idle SQLite workers poll the queue table (a one-row indexed read); these bound the
+# delay before a new job is seen to 0.1 s (huey's default backs off to 10 s, which
+# ?wait= would feel). Redis workers block on the list instead and see jobs at once.
+SQLITE_POLL = {"initial_delay": 0.02, "backoff": 1.5, "max_delay": 0.1}
+
+
+class QueueUnavailableError(ConnectionError):
+    """The queue's backend does not answer."""
+
+
+def is_redis_url(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://", "unix://"))
+
+
+def make_huey(queue_url: str, data_dir: Path) -> Huey:
+    """SqliteHuey under ``data_dir`` when ``queue_url`` is empty, RedisHuey for redis:// URLs."""
+    if not queue_url:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(
+            QUEUE_NAME, filename=str(data_dir / QUEUE_FILE), results=False, timeout=10
+        )
+    if is_redis_url(queue_url):
+        # Short connect timeout so a down server answers 503 quickly; the read timeout
+        # must exceed huey's 1 s blocking pop.
+        pool = ConnectionPool.from_url(queue_url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        return RedisHuey(QUEUE_NAME, results=False, connection_pool=pool)
+    raise ValueError(f"RNNLAB_QUEUE_URL must be empty or redis://..., got {queue_url!r}")
+
+
+class JobQueue:
+    """Enqueue training jobs and look at what is pending."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._train: Any = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.huey, SqliteHuey)
+
+    def register(self, train: Callable[..., None]) -> None:
+        """Install the function workers run for a job: ``train(job_id, task=...)``."""
+        self._train = self.huey.task(context=True, name=TRAIN_TASK)(train)
+
+    def enqueue(self, job_id: str) -> None:
+        if self._train is None:
+            raise RuntimeError("JobQueue.register() was not called")
+        self._guard(lambda: self.huey.enqueue(self._train.s(job_id, id=job_id)))
+
+    def revoke(self, job_id: str) -> None:
+        """Tell workers to skip a queued job's task (the store's status is the real guard)."""
+        self._guard(lambda: self.huey.revoke_by_id(job_id, revoke_once=True))
+
+    def pending_job_ids(self) -> set[str]:
+        tasks = self._guard(self.huey.pending)
+        return {str(task.id) for task in tasks}
+
+    def ping(self) -> None:
+        self._guard(self.huey.pending_count)
+
+    def close(self) -> None:
+        close = getattr(self.huey.storage, "close", None)
+        if close is not None:
+            close()
+
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (RedisError, sqlite3.Error, OSError) as exc:
+            raise QueueUnavailableError(f"job queue: {exc}") from exc

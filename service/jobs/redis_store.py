@@ -1,0 +1,156 @@
+"""Job records in Redis: the distributed backend, shared by API replicas and workers anywhere.
+
+Layout under ``prefix``: ``{prefix}:job:{id}`` holds the record as JSON and
+``{prefix}:request:{id}`` the request it was submitted with; the sorted sets
+``{prefix}:jobs`` and ``{prefix}:jobs:{status}`` index ids (all scores 0, so members sort
+by id, that is by age); ``{prefix}:traj:{id}`` is a hash start -> float64 bytes.
+Transitions use WATCH/MULTI and retry when another process wrote the record first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
+
+from core.training import Trajectory
+from service.jobs.models import JOB_STATUSES, JobRecord, JobStatus
+from service.jobs.store import (
+    JobNotFoundError,
+    JobStore,
+    Mutation,
+    StoreUnavailableError,
+    decode_trajectory,
+    encode_trajectory,
+)
+
+T = TypeVar("T")
+
+
+class RedisJobStore(JobStore):
+    """Job records in the Redis database at ``url``."""
+
+    def __init__(self, url: str, *, prefix: str = "rnnlab") -> None:
+        self.url = url
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=15
+        )
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise StoreUnavailableError(f"job store {self.url}: {exc}") from exc
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def ping(self) -> None:
+        self._call(self._redis.ping)
+
+    def create(self, record: JobRecord, request: str) -> None:
+        def run() -> None:
+            with self._redis.pipeline() as pipe:
+                pipe.set(self._key("job", record.id), record.model_dump_json())
+                pipe.set(self._key("request", record.id), request)
+                pipe.zadd(self._key("jobs"), {record.id: 0})
+                pipe.zadd(self._key("jobs", record.status), {record.id: 0})
+                pipe.execute()
+
+        self._call(run)
+
+    def get(self, job_id: str) -> JobRecord:
+        doc = self._call(lambda: self._redis.get(self._key("job", job_id)))
+        if doc is None:
+            raise JobNotFoundError(job_id)
+        return JobRecord.model_validate_json(doc)
+
+    def get_request(self, job_id: str) -> str:
+        doc = self._call(lambda: self._redis.get(self._key("request", job_id)))
+        if doc is None:
+            raise JobNotFoundError(job_id)
+        return _text(doc)
+
+    def list_jobs(
+        self, *, status: JobStatus | None = None, limit: int = 50, before: str | None = None
+    ) -> list[JobRecord]:
+        index = self._key("jobs", status) if status else self._key("jobs")
+        upper = f"({before}" if before else "+"
+
+        def run() -> list[Any]:
+            ids = self._redis.zrevrangebylex(index, upper, "-", start=0, num=limit)
+            return self._redis.mget([self._key("job", _text(i)) for i in ids]) if ids else []
+
+        docs = self._call(run)
+        return [JobRecord.model_validate_json(doc) for doc in docs if doc is not None]
+
+    def count(self, status: JobStatus) -> int:
+        return int(self._call(lambda: self._redis.zcard(self._key("jobs", status))))
+
+    def delete(self, job_id: str) -> None:
+        def run() -> None:
+            with self._redis.pipeline() as pipe:
+                pipe.delete(
+                    self._key("job", job_id),
+                    self._key("request", job_id),
+                    self._key("traj", job_id),
+                )
+                pipe.zrem(self._key("jobs"), job_id)
+                for status in JOB_STATUSES:
+                    pipe.zrem(self._key("jobs", status), job_id)
+                pipe.execute()
+
+        self._call(run)
+
+    def put_trajectories(self, job_id: str, trajectories: Sequence[Trajectory]) -> None:
+        def run() -> None:
+            with self._redis.pipeline() as pipe:
+                for i, trajectory in enumerate(trajectories):
+                    pipe.hset(self._key("traj", job_id), str(i), encode_trajectory(trajectory))
+                pipe.execute()
+
+        self._call(run)
+
+    def get_trajectory(self, job_id: str, start: int = 0) -> Trajectory | None:
+        data = self._call(lambda: self._redis.hget(self._key("traj", job_id), str(start)))
+        return None if data is None else decode_trajectory(data)  # type: ignore[arg-type]
+
+    def _update(self, job_id: str, mutate: Mutation) -> JobRecord | None:
+        key = self._key("job", job_id)
+
+        def run() -> JobRecord | None:
+            with self._redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)  # type: ignore[no-untyped-call]
+                        doc = pipe.get(key)
+                        if doc is None:
+                            raise JobNotFoundError(job_id)
+                        old = JobRecord.model_validate_json(doc)
+                        new = mutate(old)
+                        if new is None:
+                            pipe.unwatch()
+                            return None
+                        pipe.multi()
+                        pipe.set(key, new.model_dump_json())
+                        if new.status != old.status:
+                            pipe.zrem(self._key("jobs", old.status), job_id)
+                            pipe.zadd(self._key("jobs", new.status), {job_id: 0})
+                        pipe.execute()
+                        return new
+                    except WatchError:
+                        continue
+
+        return self._call(run)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,244 @@
+"""Where job records live: one interface, a SQLite and a Redis implementation.
+
+Every state change is a read-modify-write of one record under the backend's transaction
+(``_update``), so the API, any number of workers and the reapers can race on a job and
+the first valid transition wins: a cancel cannot be lost under a progress write, and a
+job finished by its worker is never failed afterwards by a reaper.
+
+The public surface for other modules (routes, figures) is :meth:`JobStore.get`,
+:meth:`JobStore.list_jobs`, :meth:`JobStore.get_request` and :meth:`JobStore.get_trajectory`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from core.training import Trajectory
+from service.jobs.models import (
+    ACTIVE_STATUSES,
+    JobProgress,
+    JobRecord,
+    JobResult,
+    JobStatus,
+    problem,
+    utcnow,
+)
+
+
+class JobNotFoundError(LookupError):
+    """No job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}")
+        self.job_id = job_id
+
+
+class StoreUnavailableError(ConnectionError):
+    """The store's backend (Redis server, SQLite file) does not answer."""
+
+
+def encode_trajectory(trajectory: Trajectory) -> bytes:
+    """Three float64 rows (wx, wrec, loss) as little-endian bytes."""
+    rows = np.stack([trajectory.wx, trajectory.wrec, trajectory.loss])
+    return rows.astype("<f8").tobytes()
+
+
+def decode_trajectory(data: bytes) -> Trajectory:
+    rows = np.frombuffer(data, dtype="<f8").reshape(3, -1)
+    return Trajectory(wx=rows[0], wrec=rows[1], loss=rows[2])
+
+
+Mutation = Callable[[JobRecord], JobRecord | None]
+"""Gets the current record, returns the new one, or None to leave it unchanged."""
+
+
+class JobStore(abc.ABC):
+    """Job records and their trajectories; subclasses supply storage, this class the rules."""
+
+    # -- storage primitives, one set per backend --------------------------------------
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailableError unless the backend answers."""
+
+    @abc.abstractmethod
+    def create(self, record: JobRecord, request: str) -> None:
+        """Add a new record and its request (JSON, kept apart: it may hold a whole dataset)."""
+
+    @abc.abstractmethod
+    def get_request(self, job_id: str) -> str:
+        """The JSON request a job was submitted with; JobNotFoundError if there is none."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> JobRecord:
+        """The record of ``job_id``; JobNotFoundError if there is none."""
+
+    @abc.abstractmethod
+    def list_jobs(
+        self, *, status: JobStatus | None = None, limit: int = 50, before: str | None = None
+    ) -> list[JobRecord]:
+        """Up to ``limit`` records, newest first, with ids below ``before`` if given."""
+
+    @abc.abstractmethod
+    def count(self, status: JobStatus) -> int:
+        """How many jobs are in ``status``."""
+
+    @abc.abstractmethod
+    def delete(self, job_id: str) -> None:
+        """Forget a job (used when enqueueing it failed, so no client ever saw it)."""
+
+    @abc.abstractmethod
+    def put_trajectories(self, job_id: str, trajectories: Sequence[Trajectory]) -> None:
+        """Keep the trajectories of a finished job, one per start."""
+
+    @abc.abstractmethod
+    def get_trajectory(self, job_id: str, start: int = 0) -> Trajectory | None:
+        """The trajectory of one start, or None if the job recorded none."""
+
+    @abc.abstractmethod
+    def _update(self, job_id: str, mutate: Mutation) -> JobRecord | None:
+        """Apply ``mutate`` atomically; return the stored new record, or None if unchanged."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    # -- the transitions, shared by every backend --------------------------------------
+    def start(self, job_id: str, worker: str) -> JobRecord | None:
+        """queued -> running for ``worker``; None if the job is no longer queued."""
+        now = utcnow()
+
+        def mutate(job: JobRecord) -> JobRecord | None:
+            if job.status != "queued":
+                return None
+            return job.model_copy(
+                update={
+                    "status": "running",
+                    "started_at": now,
+                    "heartbeat_at": now,
+                    "worker": worker,
+                    "attempts": job.attempts + 1,
+                }
+            )
+
+        return self._update(job_id, mutate)
+
+    def requeue(self, job_id: str, progress: JobProgress) -> JobRecord | None:
+        """running -> queued (its worker is shutting down); None if it is not running."""
+
+        def mutate(job: JobRecord) -> JobRecord | None:
+            if job.status != "running":
+                return None
+            return job.model_copy(
+                update={
+                    "status": "queued",
+                    "started_at": None,
+                    "heartbeat_at": None,
+                    "worker": None,
+                    "progress": progress,
+                }
+            )
+
+        return self._update(job_id, mutate)
+
+    def beat(self, job_id: str, progress: JobProgress | None = None) -> bool:
+        """Refresh a running job's heartbeat (and progress); True if a cancel was asked."""
+        now = utcnow()
+        cancel = False
+
+        def mutate(job: JobRecord) -> JobRecord | None:
+            nonlocal cancel
+            cancel = job.cancel_requested or job.status != "running"
+            if job.status != "running":
+                return None
+            update: dict[str, Any] = {"heartbeat_at": now}
+            if progress is not None:
+                update["progress"] = progress
+            return job.model_copy(update=update)
+
+        self._update(job_id, mutate)
+        return cancel
+
+    def finish(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        result: JobResult | None = None,
+        error: dict[str, Any] | None = None,
+        progress: JobProgress | None = None,
+        n_trajectories: int = 0,
+        only_if: Callable[[JobRecord], bool] | None = None,
+    ) -> JobRecord | None:
+        """An active job -> ``status`` (succeeded, failed, cancelled); None if it had ended.
+
+        ``only_if`` adds a condition checked inside the transaction (the reaper uses it to
+        fail a job only while its heartbeat is still stale).
+        """
+        now = utcnow()
+
+        def mutate(job: JobRecord) -> JobRecord | None:
+            if job.status not in ACTIVE_STATUSES or (only_if is not None and not only_if(job)):
+                return None
+            update: dict[str, Any] = {
+                "status": status,
+                "finished_at": now,
+                "result": result,
+                "error": error,
+                "n_trajectories": n_trajectories,
+            }
+            if progress is not None:
+                update["progress"] = progress
+            return job.model_copy(update=update)
+
+        return self._update(job_id, mutate)
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Cancel: a queued job ends at once, a running one is flagged for its worker.
+
+        Returns the record after the change; a finished job comes back unchanged (the
+        caller answers 409).
+        """
+        now = utcnow()
+
+        def mutate(job: JobRecord) -> JobRecord | None:
+            if job.status == "queued":
+                detail = "the job was cancelled by a DELETE request before it started"
+                return job.model_copy(
+                    update={
+                        "status": "cancelled",
+                        "finished_at": now,
+                        "cancel_requested": True,
+                        "error": problem("cancelled", "Cancelled", 409, detail),
+                    }
+                )
+            if job.status == "running" and not job.cancel_requested:
+                return job.model_copy(update={"cancel_requested": True})
+            return None
+
+        updated = self._update(job_id, mutate)
+        return updated if updated is not None else self.get(job_id)
+
+    def stale_running(self, heartbeat_before: datetime) -> list[JobRecord]:
+        """Running jobs whose last heartbeat is older than ``heartbeat_before``."""
+        return [
+            job
+            for job in self._all_with_status("running")
+            if job.heartbeat_at is None or job.heartbeat_at < heartbeat_before
+        ]
+
+    def queued(self) -> list[JobRecord]:
+        return self._all_with_status("queued")
+
+    def _all_with_status(self, status: JobStatus) -> list[JobRecord]:
+        jobs: list[JobRecord] = []
+        before: str | None = None
+        while True:
+            page = self.list_jobs(status=status, limit=500, before=before)
+            jobs.extend(page)
+            if len(page) < 500:
+                return jobs
+            before = page[-1].id

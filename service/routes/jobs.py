@@ -1,0 +1,220 @@
+"""/train and /jobs: submit training jobs, follow them (JSON or SSE), cancel them.
+
+Routes are thin: ``JobService`` (``service.jobs.service``) validates, stores, enqueues and
+reads; its blocking calls run in threads. Waiting (``?wait=``, the event stream, a DELETE
+of a running job) polls the job store, which every backend can answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import anyio
+import anyio.to_thread
+import numpy as np
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
+
+from service.encoding import (
+    CSV_MEDIA_TYPE,
+    NPY_MEDIA_TYPE,
+    Format,
+    choose_format,
+    json_bytes,
+    json_response,
+    npy_bytes,
+    tabular_responses,
+)
+from service.errors import BackendUnavailable
+from service.jobs.ids import ID_PATTERN
+from service.jobs.models import JobRecord, JobStatus
+from service.jobs.service import JobService
+from service.problems import problem_responses
+from service.schemas.jobs import Job, JobList, TrainRequest
+
+router = APIRouter(tags=["jobs"])
+
+MAX_WAIT = 600.0  # longest ?wait= in seconds
+CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop
+EVENT_POLL = 0.2  # seconds between looks at a job while streaming its events
+
+JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
+
+
+def get_jobs(request: Request) -> JobService:
+    """The app's job service (built in the lifespan)."""
+    jobs: JobService = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobService, Depends(get_jobs)]
+
+
+async def wait_for_end(jobs: JobService, job: JobRecord, timeout: float) -> JobRecord:
+    """The job once it has ended, or as it is after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while not job.finished and time.monotonic() < deadline:
+        await anyio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 1.5, 0.2)
+        job = await anyio.to_thread.run_sync(jobs.get, job.id)
+    return job
+
+
+@router.post(
+    "/train",
+    status_code=202,
+    response_model=Job,
+    responses={
+        200: {"model": Job, "description": "With `wait`: the job ended in time."},
+        **problem_responses(404, 413, 422, 429, 503),
+    },
+)
+async def post_train(
+    body: TrainRequest,
+    jobs: JobsDep,
+    response: Response,
+    wait: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            allow_inf_nan=False,
+            description="Seconds to wait for the job to end: 200 with the ended job if it "
+            "does, else 202 as without (at most the server's max_train_wait).",
+        ),
+    ] = None,
+) -> Job:
+    """Queue a training job (202, `Location: /jobs/{id}`); with `wait`, maybe its end (200)."""
+    job = await anyio.to_thread.run_sync(jobs.submit, body)
+    if wait:
+        job = await wait_for_end(jobs, job, min(wait, jobs.settings.max_train_wait))
+    response.headers["Location"] = f"/jobs/{job.id}"
+    response.status_code = 200 if job.finished else 202
+    return Job.of(job)
+
+
+@router.get("/jobs", response_model=JobList, responses=problem_responses(422, 503))
+async def list_jobs(
+    jobs: JobsDep,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=ID_PATTERN, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> JobList:
+    """Jobs, newest first, a page at a time."""
+    page, next_cursor = await anyio.to_thread.run_sync(jobs.page, status, limit, cursor)
+    return JobList(items=[Job.of(job) for job in page], next_cursor=next_cursor)
+
+
+@router.get("/jobs/{job_id}", response_model=Job, responses=problem_responses(404, 503))
+async def get_job(job_id: JobId, jobs: JobsDep) -> Job:
+    """A job: status, progress, and its result or error once it ended."""
+    return Job.of(await anyio.to_thread.run_sync(jobs.get, job_id))
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    response_model=Job,
+    responses={
+        202: {"model": Job, "description": "A running job was asked to stop and is stopping."},
+        **problem_responses(404, 409, 503),
+    },
+)
+async def cancel_job(job_id: JobId, jobs: JobsDep, response: Response) -> Job:
+    """Cancel a job: queued ones at once, running ones within a second (200 once cancelled)."""
+    job = await anyio.to_thread.run_sync(jobs.cancel, job_id)
+    job = await wait_for_end(jobs, job, CANCEL_WAIT)
+    response.status_code = 200 if job.finished else 202
+    return Job.of(job)
+
+
+@router.get(
+    "/jobs/{job_id}/trajectory",
+    responses={
+        **tabular_responses(
+            "The weights and loss before the first and after every iteration: JSON "
+            "`{wx, wrec, loss}`, .npy of shape (iterations + 1, 3) with columns wx, wrec, "
+            "loss, or CSV `iteration,wx,wrec,loss`. Non-finite values are null (JSON), "
+            "NaN (npy) or empty (CSV)."
+        ),
+        **problem_responses(404, 409, 422, 503),
+    },
+)
+async def get_trajectory(
+    job_id: JobId,
+    jobs: JobsDep,
+    format: Annotated[
+        Format | None, Query(description="json, npy or csv (default: from Accept, else json).")
+    ] = None,
+    start: Annotated[
+        int | None,
+        Query(ge=0, description="Multi-start jobs: which start (default: the reported one)."),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """The path training took: weights and loss at every iteration (once the job ended)."""
+    job, trajectory, index = await anyio.to_thread.run_sync(jobs.trajectory, job_id, start)
+    table = np.column_stack([trajectory.wx, trajectory.wrec, trajectory.loss])
+    fmt = choose_format(format, accept)
+    if fmt == "npy":
+        return Response(npy_bytes(table), media_type=NPY_MEDIA_TYPE)
+    if fmt == "csv":
+        return Response(await anyio.to_thread.run_sync(_csv, table), media_type=CSV_MEDIA_TYPE)
+    return json_response(
+        {
+            "job_id": job.id,
+            "start": index,
+            "iterations": len(trajectory.wx) - 1,
+            "overflow": not bool(np.isfinite(table).all()),
+            "wx": np.ascontiguousarray(trajectory.wx),
+            "wrec": np.ascontiguousarray(trajectory.wrec),
+            "loss": np.ascontiguousarray(trajectory.loss),
+        }
+    )
+
+
+def _csv(table: np.ndarray) -> bytes:
+    """``iteration,wx,wrec,loss`` rows; non-finite cells empty (orjson formats the floats)."""
+    rows = json_bytes(np.ascontiguousarray(table))[2:-2].replace(b"null", b"").split(b"],[")
+    if table.shape[0] == 0:
+        rows = []
+    body = b"\n".join(b"%d,%s" % (i, row) for i, row in enumerate(rows))
+    return b"iteration,wx,wrec,loss\n" + body + b"\n"
+
+
+async def existing_job(job_id: JobId, jobs: JobsDep) -> JobRecord:
+    """The job, looked up before a stream starts (so an unknown id is a plain 404)."""
+    return await anyio.to_thread.run_sync(jobs.get, job_id)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses=problem_responses(404, 503),
+)
+async def job_events(
+    job: Annotated[JobRecord, Depends(existing_job)], jobs: JobsDep
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: `progress` while the job is queued or runs, then one `done`.
+
+    Each `progress` event's data is `{id, status, progress}`; `done` carries the whole Job.
+    """
+    last: tuple[object, ...] | None = None
+    while not job.finished:
+        state = (job.status, job.progress, job.cancel_requested)
+        if state != last:
+            last = state
+            data = {"id": job.id, "status": job.status, "progress": job.progress}
+            yield ServerSentEvent(event="progress", data=data, id=str(job.progress.iteration))
+        await anyio.sleep(EVENT_POLL)
+        try:
+            job = await anyio.to_thread.run_sync(jobs.get, job.id)
+        except BackendUnavailable:
+            continue  # keep the stream; the backend usually comes back
+    yield ServerSentEvent(event="done", data=Job.of(job), id="done")

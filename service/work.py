@@ -1,0 +1,26 @@
+"""The cost of multi-point requests, checked against ``max_work`` before computing."""
+
+from __future__ import annotations
+
+from service.config import Settings
+from service.errors import LimitExceeded, Loc
+
+__all__ = ["check_work", "work"]
+
+
+def work(points: int, n_samples: int, width: int) -> int:
+    """State updates of evaluating ``points`` points on an n_samples x width dataset."""
+    return points * n_samples * width
+
+
+def check_work(settings: Settings, points: int, n_samples: int, width: int, loc: Loc) -> None:
+    """LimitExceeded when the request would be over ``max_work``."""
+    cost = work(points, n_samples, width)
+    if cost > settings.max_work:
+        raise LimitExceeded(
+            "max_work",
+            settings.max_work,
+            cost,
+            "the work (points x sequences x longest sequence)",
+            loc,
+        )

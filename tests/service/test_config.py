@@ -1,0 +1,43 @@
+"""Settings: RNNLAB_ environment variables, defaults that admit real work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+
+
+def test_defaults_admit_the_sizes_the_service_promises() -> None:
+    s = Settings()
+    assert s.max_samples >= 1_000_000
+    assert s.max_dataset_elements >= 1_000_000 * 100
+    assert s.max_upload_elements >= 100_000 * 100
+    assert s.max_sequence_length >= 10_000
+    assert s.max_resolution >= 2048
+    assert s.max_grid_points >= 2048 * 2048
+    assert s.max_work >= 2048 * 2048 * 20 * 10  # a 2048 x 2048 surface of the tutorial dataset
+    assert s.max_predict_elements >= 100_000 * 100
+    assert (s.host, s.port) == ("127.0.0.1", 8000)
+    assert s.data_dir == Path("data")
+    assert s.api_token is None
+
+
+def test_environment_variables_with_the_prefix_set_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RNNLAB_MAX_SAMPLES", "5")
+    monkeypatch.setenv("RNNLAB_DATA_DIR", "/tmp/elsewhere")
+    monkeypatch.setenv("RNNLAB_API_TOKEN", "s3cret")
+    monkeypatch.setenv("MAX_SAMPLES", "7")  # no prefix: ignored
+    s = Settings()
+    assert s.max_samples == 5
+    assert s.data_dir == Path("/tmp/elsewhere")
+    assert s.api_token is not None
+    assert s.api_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(s)
+
+
+def test_invalid_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RNNLAB_MAX_RESOLUTION", "0")
+    with pytest.raises(ValueError, match="max_resolution"):
+        Settings()

@@ -1,0 +1,200 @@
+"""service.jobs.store: the same rules on SQLite and Redis (records, transitions, paging)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.training import Trajectory
+from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
+from service.jobs.models import JobProgress, JobRecord, JobResult, utcnow, weights_out
+from service.jobs.redis_store import RedisJobStore
+from service.jobs.sqlite_store import SqliteJobStore
+from service.jobs.store import JobNotFoundError, JobStore, StoreUnavailableError
+from tests.service._jobs import redis_or_skip
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    if request.param == "sqlite":
+        backend: JobStore = SqliteJobStore(tmp_path / "jobs.db")
+    else:
+        backend = RedisJobStore(redis_or_skip())
+    yield backend
+    backend.close()
+
+
+def record(job_id: str | None = None, iterations: int = 10) -> JobRecord:
+    return JobRecord(
+        id=job_id or new_job_id(),
+        status="queued",
+        created_at=utcnow(),
+        progress=JobProgress(
+            iteration=0, iterations=iterations, loss=None, weights=weights_out(-1.5, 2.0)
+        ),
+    )
+
+
+def result() -> JobResult:
+    return JobResult(
+        weights=weights_out(1.0, 1.0),
+        loss=0.0,
+        iterations=10,
+        converged=False,
+        diverged=False,
+        overflow=False,
+    )
+
+
+def test_ids_sort_by_creation_and_cursors_round_trip() -> None:
+    ids = [new_job_id() for _ in range(1000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 1000
+    assert all(is_job_id(i) for i in ids)
+    assert decode_cursor(encode_cursor(ids[3])) == ids[3]
+    assert decode_cursor("not-a-cursor") is None
+    assert decode_cursor("x" * 26) is None
+
+
+def test_create_get_and_request(store: JobStore) -> None:
+    job = record()
+    store.create(job, '{"iterations": 10}')
+    assert store.get(job.id) == job
+    assert store.get_request(job.id) == '{"iterations": 10}'
+    with pytest.raises(JobNotFoundError):
+        store.get(new_job_id())
+    with pytest.raises(JobNotFoundError):
+        store.get_request(new_job_id())
+
+
+def test_list_is_newest_first_paged_and_filtered(store: JobStore) -> None:
+    jobs = [record() for _ in range(7)]
+    for job in jobs:
+        store.create(job, "{}")
+    for job in jobs[:3]:
+        store.request_cancel(job.id)
+    newest_first = [job.id for job in reversed(jobs)]
+    first = store.list_jobs(limit=4)
+    rest = store.list_jobs(limit=4, before=first[-1].id)
+    assert [j.id for j in first + rest] == newest_first
+    assert [j.id for j in store.list_jobs(status="cancelled")] == newest_first[4:]
+    assert [j.id for j in store.list_jobs(status="queued", limit=2)] == newest_first[:2]
+    assert store.count("queued") == 4
+    assert store.count("cancelled") == 3
+    assert store.count("running") == 0
+
+
+def test_a_job_runs_reports_progress_and_succeeds(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    running = store.start(job.id, "host:1")
+    assert running is not None
+    assert (running.status, running.worker, running.attempts) == ("running", "host:1", 1)
+    assert store.start(job.id, "host:2") is None  # claimed once only
+    progress = JobProgress(iteration=5, iterations=10, loss=0.5, weights=weights_out(0.1, 0.2))
+    assert store.beat(job.id, progress) is False
+    assert store.get(job.id).progress == progress
+    done = store.finish(job.id, "succeeded", result=result(), n_trajectories=1)
+    assert done is not None
+    assert done.status == "succeeded"
+    assert done.finished_at is not None
+    assert store.finish(job.id, "failed") is None  # an ended job stays ended
+    assert store.beat(job.id) is True  # its worker, if any, is told to stop
+    assert store.count("running") == 0
+    assert store.count("succeeded") == 1
+
+
+def test_cancel_ends_a_queued_job_and_flags_a_running_one(store: JobStore) -> None:
+    queued, running = record(), record()
+    store.create(queued, "{}")
+    store.create(running, "{}")
+    store.start(running.id, "host:1")
+    assert store.request_cancel(queued.id).status == "cancelled"
+    flagged = store.request_cancel(running.id)
+    assert (flagged.status, flagged.cancel_requested) == ("running", True)
+    assert store.beat(running.id) is True
+    assert store.start(queued.id, "host:1") is None  # a cancelled job never starts
+
+
+def test_requeue_puts_a_running_job_back(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    store.start(job.id, "host:1")
+    back = store.requeue(job.id, job.progress)
+    assert back is not None
+    assert (back.status, back.worker, back.started_at, back.attempts) == ("queued", None, None, 1)
+    again = store.start(job.id, "host:2")
+    assert again is not None
+    assert again.attempts == 2
+
+
+def test_stale_running_and_conditional_finish(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    store.start(job.id, "host:1")
+    assert store.stale_running(utcnow() - timedelta(seconds=10)) == []
+    [stale] = store.stale_running(utcnow() + timedelta(seconds=1))
+    assert stale.id == job.id
+    assert store.finish(job.id, "failed", only_if=lambda j: j.status == "queued") is None
+    assert store.finish(job.id, "failed", only_if=lambda j: j.status == "running") is not None
+
+
+def test_trajectories_round_trip_with_non_finite_values(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    a = Trajectory(np.array([1.0, 2.0]), np.array([3.0, np.inf]), np.array([np.nan, 0.5]))
+    b = Trajectory(np.zeros(3), np.ones(3), np.arange(3.0))
+    store.put_trajectories(job.id, [a, b])
+    got = store.get_trajectory(job.id, 0)
+    assert got is not None
+    np.testing.assert_array_equal(got.wrec, a.wrec)
+    np.testing.assert_array_equal(got.loss, a.loss)
+    got_b = store.get_trajectory(job.id, 1)
+    assert got_b is not None
+    np.testing.assert_array_equal(got_b.loss, b.loss)
+    assert store.get_trajectory(job.id, 2) is None
+    store.delete(job.id)
+    with pytest.raises(JobNotFoundError):
+        store.get(job.id)
+    assert store.get_trajectory(job.id, 0) is None
+
+
+def test_racing_writers_lose_no_cancel(store: JobStore) -> None:
+    """Progress writes from a worker never overwrite a concurrent cancel."""
+    job = record()
+    store.create(job, "{}")
+    store.start(job.id, "host:1")
+    stop = threading.Event()
+
+    def beat() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            store.beat(
+                job.id,
+                JobProgress(iteration=i, iterations=10**6, loss=1.0, weights=weights_out(0.0, 0.0)),
+            )
+
+    threads = [threading.Thread(target=beat) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        store.request_cancel(job.id)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert store.get(job.id).cancel_requested
+
+
+def test_unreachable_backends_raise_store_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError):
+        RedisJobStore("redis://127.0.0.1:1/0").ping()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreUnavailableError):  # a directory cannot be made under a file
+        SqliteJobStore(tmp_path / "file" / "jobs.db").ping()

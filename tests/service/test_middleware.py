@@ -1,0 +1,106 @@
+"""Request id, access log, bearer auth and /metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from service.config import Settings
+from service.middleware import is_public
+from tests.service._api import problem, running
+
+pytestmark = pytest.mark.anyio
+
+LOSS = {"weights": {"wx": 1, "wrec": 1}}
+
+
+async def test_request_id_is_echoed_or_generated(tmp_path: Path) -> None:
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        echoed = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+        generated = await client.get("/health")
+        other = await client.get("/health")
+        unsafe = await client.get("/health", headers={"X-Request-ID": "x" * 200})
+        on_error = await client.get("/nowhere", headers={"X-Request-ID": "err-1"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["x-request-id"])
+    assert generated.headers["x-request-id"] != other.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", unsafe.headers["x-request-id"])
+    assert on_error.headers["x-request-id"] == "err-1"
+
+
+async def test_one_json_access_line_per_request(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rnnlab.access")
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        await client.post("/loss", json=LOSS, headers={"X-Request-ID": "log-1"})
+        await client.get("/nowhere", headers={"X-Request-ID": "log-2"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "rnnlab.access"]
+    assert [line["request_id"] for line in lines] == ["log-1", "log-2"]
+    first, second = lines
+    assert (first["method"], first["path"], first["status"]) == ("POST", "/loss", 200)
+    assert (second["method"], second["path"], second["status"]) == ("GET", "/nowhere", 404)
+    assert all(
+        isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0 for line in lines
+    )
+
+
+async def test_bearer_token_protects_everything_but_health_ready_and_the_page(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path, api_token=SecretStr("s3cret"))
+    async with running(settings) as (_, client):
+        missing = await client.post("/loss", json=LOSS)
+        body = problem(missing, 401)
+        assert missing.headers["www-authenticate"] == 'Bearer realm="rnnlab"'
+        assert "s3cret" not in missing.text
+        assert body["type"].endswith(":unauthorized")
+
+        wrong = await client.post("/loss", json=LOSS, headers={"Authorization": "Bearer nope"})
+        problem(wrong, 401)
+        assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+        basic = await client.post("/loss", json=LOSS, headers={"Authorization": "Basic czNjcmV0"})
+        problem(basic, 401)
+
+        good = await client.post("/loss", json=LOSS, headers={"Authorization": "Bearer s3cret"})
+        assert good.status_code == 200
+        for path in ("/metrics", "/datasets", "/openapi.json", "/loss-surface"):
+            problem(await client.get(path), 401)
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/ready")).status_code == 200
+        # Over the body limit or unknown paths: still 401 first for protected paths.
+        problem(await client.get("/nowhere"), 401)
+
+
+def test_public_paths() -> None:
+    assert is_public("GET", "/health")
+    assert is_public("GET", "/ready")
+    assert is_public("GET", "/")
+    assert is_public("GET", "/static/app.js")
+    assert not is_public("POST", "/")
+    assert not is_public("GET", "/metrics")
+    assert not is_public("GET", "/healthz")
+    assert not is_public("GET", "/static")
+
+
+async def test_metrics_count_requests_per_route(tmp_path: Path) -> None:
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        for _ in range(3):
+            assert (await client.post("/gradient", json=LOSS)).status_code == 200
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    counts = re.findall(
+        r'^http_requests_total\{handler="/gradient",method="POST",status="2xx"\} (\S+)$',
+        text,
+        flags=re.MULTILINE,
+    )
+    assert counts
+    assert float(counts[0]) >= 3
+    assert 'http_request_duration_seconds_bucket{handler="/gradient"' in text

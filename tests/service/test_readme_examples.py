@@ -1,0 +1,115 @@
+"""The README's curl examples, run against a live server; its settings table, checked.
+
+Every fenced ```sh block whose first command is ``curl`` is run with bash (errexit,
+pipefail) in a scratch directory, with the server's real port in place of 8000. Each
+curl in them must fail on HTTP errors (``-f``), so a 4xx/5xx answer fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+from tests.service._api import live_server
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BASE = "http://127.0.0.1:8000"
+
+
+def curl_blocks(text: str) -> list[str]:
+    blocks = re.findall(r"^```sh\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    return [block for block in blocks if block.lstrip().startswith("curl")]
+
+
+def test_readme_has_curl_examples_for_the_api() -> None:
+    commands = "\n".join(curl_blocks(README))
+    for path in [
+        "/health",
+        "/ready",
+        "/metrics",
+        "/datasets",
+        "/datasets/g-",
+        "/loss",
+        "/gradient",
+        "/gradient-check",
+        "/loss-surface",
+        "/gradient-over-time",
+        "/predict",
+    ]:
+        assert f"{BASE}{path}" in commands, path
+    for line in commands.splitlines():
+        if line.startswith("curl"):
+            assert re.match(r"curl (-\w*f\w*|--fail)", line), f"curl without -f: {line}"
+            assert BASE in line, line
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_curl_examples_run_against_a_live_server(tmp_path: Path) -> None:
+    blocks = curl_blocks(README)
+    assert blocks
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    # The whole product, as `rnnlab serve` runs it (job examples need the workers).
+    with live_server(tmp_path / "data", RNNLAB_EMBEDDED_WORKERS="1") as (base, _):
+        for block in blocks:
+            script = "set -euo pipefail\n" + block.replace(BASE, base)
+            result = subprocess.run(
+                ["bash", "-c", script],
+                cwd=workdir,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert result.returncode == 0, (
+                f"README block failed ({result.returncode}):\n{block}\n"
+                f"stdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-2000:]}"
+            )
+    surface = (workdir / "surface.npy").read_bytes()
+    assert surface.startswith(b"\x93NUMPY")
+
+
+def _settings_table() -> dict[str, str]:
+    section = README.split("## Settings and limits", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    return {name.lower(): default.strip() for name, default in rows}
+
+
+def test_settings_table_states_the_real_defaults() -> None:
+    table = _settings_table()
+    assert len(table) >= 20
+    defaults = Settings()
+    for name, stated in table.items():
+        actual = getattr(defaults, name)
+        if isinstance(actual, int) and not isinstance(actual, bool):
+            assert int(stated.replace(",", "")) == actual, name
+        elif actual is None or actual == "":
+            assert stated in {"(unset)", "(empty)"}, name
+        else:
+            assert stated.strip("`") == str(actual), name
+
+
+def test_every_setting_is_documented() -> None:
+    for name in Settings.model_fields:
+        env = name.upper()
+        assert f"RNNLAB_{env}" in README or f"`{env}`" in README, f"RNNLAB_{env} is undocumented"
+
+
+def test_every_service_limit_is_in_the_table() -> None:
+    table = _settings_table()
+    for name in Settings.model_fields:
+        is_limit = name.startswith("max_") and name not in {
+            "max_queued_jobs",
+            "max_iterations",
+            "max_job_work",
+            "max_starts",
+            "max_trajectory_points",
+        }  # fmt: skip  (the job limits have their own table)
+        if is_limit:
+            assert name in table, name

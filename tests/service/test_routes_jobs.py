@@ -1,0 +1,316 @@
+"""/train and /jobs in-process: the app with its lifespan, tasks run by a thread worker."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.config import Settings
+from service.jobs.service import JobService
+from tests.service._jobs import InlineWorker, free_port
+
+pytestmark = pytest.mark.anyio
+
+TUTORIAL_SEQUENCE = [0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
+
+
+async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield app, client
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async for pair in started(Settings(data_dir=tmp_path, max_queued_jobs=3)):
+        yield pair
+
+
+@pytest.fixture
+async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
+    app, client = api
+    jobs: JobService = app.state.jobs
+    with InlineWorker(jobs.backend):
+        yield client
+
+
+@pytest.fixture
+async def idle(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    """The API without any worker: jobs stay queued."""
+    return api[1]
+
+
+def no_nan(response: httpx.Response) -> Any:
+    text = response.text
+    assert "NaN" not in text
+    assert "Infinity" not in text
+    return json.loads(text)
+
+
+async def test_train_answers_202_with_a_location_then_the_job_succeeds(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/train", json={})
+    assert response.status_code == 202
+    job = response.json()
+    assert response.headers["location"] == f"/jobs/{job['id']}"
+    assert job["status"] in {"queued", "running", "succeeded"}
+    assert job["progress"]["iterations"] == 500
+    for _ in range(200):
+        job = (await client.get(f"/jobs/{job['id']}")).json()
+        if job["status"] == "succeeded":
+            break
+    assert job["status"] == "succeeded"
+
+
+async def test_wait_returns_the_tutorial_result(client: httpx.AsyncClient) -> None:
+    response = await client.post("/train?wait=30", json={})
+    assert response.status_code == 200
+    job = response.json()
+    assert job["status"] == "succeeded"
+    assert job["error"] is None
+    weights = job["result"]["weights"]
+    assert (round(weights["wx"], 4), round(weights["wrec"], 4)) == (1.0014, 0.9997)
+    assert job["result"]["iterations"] == 500
+    assert job["started_at"] is not None
+    assert job["finished_at"] is not None
+
+
+async def test_wait_too_short_still_answers_202(idle: httpx.AsyncClient) -> None:
+    response = await idle.post("/train?wait=0.1", json={})
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "loc"),
+    [
+        ({"optimizer": {"name": "adam"}}, 422, ["body", "optimizer", "name"]),
+        ({"optimizer": {"name": "sgd", "eta_plus": 2}}, 422, ["body", "optimizer", "eta_plus"]),
+        ({"optimizer": {"eta_plus": 0.5}}, 422, ["body", "optimizer", "eta_plus"]),
+        ({"optimizer": {"name": "sgd", "momentum": 1.5}}, 422, ["body", "optimizer", "momentum"]),
+        ({"iterations": 0}, 422, ["body", "iterations"]),
+        ({"iterations": True}, 422, ["body", "iterations"]),
+        ({"iterations": 20_000_000}, 413, ["body", "iterations"]),
+        ({"tolerance": -1}, 422, ["body", "tolerance"]),
+        ({"initial": {"wx": 1}}, 422, ["body", "initial", "wrec"]),
+        ({"starts": []}, 422, ["body", "starts"]),
+        ({"starts": [{"wx": 0, "wrec": 0}] * 300}, 413, ["body", "starts"]),
+        ({"unknown": 1}, 422, ["body", "unknown"]),
+        (
+            {"dataset": {"n_samples": 2, "length": 3, "seed": 2**32, "generator": "legacy"}},
+            422,
+            ["body", "dataset", "seed"],
+        ),
+        (
+            {"dataset": {"n_samples": 1_000_000, "length": 100}, "iterations": 1000},
+            413,
+            ["body", "iterations"],
+        ),
+        (
+            {"iterations": 6_000_000},
+            413,
+            ["body", "iterations"],
+        ),  # trajectory points
+    ],
+)
+async def test_bad_requests_are_rejected_before_anything_is_queued(
+    idle: httpx.AsyncClient, body: dict[str, Any], status: int, loc: list[Any]
+) -> None:
+    response = await idle.post("/train", json=body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert loc in [error["loc"] for error in response.json()["errors"]]
+    assert (await idle.get("/jobs")).json()["items"] == []
+
+
+async def test_an_unknown_dataset_is_404_and_not_queued(idle: httpx.AsyncClient) -> None:
+    response = await idle.post("/train", json={"dataset_id": "g-0000"})
+    assert response.status_code == 404
+    assert (await idle.get("/jobs")).json()["items"] == []
+
+
+async def test_the_default_limits_admit_the_promised_jobs(idle: httpx.AsyncClient) -> None:
+    big = {"dataset": {"n_samples": 100_000, "length": 100}, "iterations": 100}
+    assert (await idle.post("/train", json=big)).status_code == 202
+    long = {"iterations": 1_000_000}
+    assert (await idle.post("/train", json=long)).status_code == 202
+
+
+async def test_a_full_queue_answers_429_with_retry_after(idle: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        assert (await idle.post("/train", json={})).status_code == 202
+    response = await idle.post("/train", json={})
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert "max_queued_jobs" in response.json()["detail"]
+
+
+async def test_delete_cancels_a_queued_job_at_once_and_409s_after(
+    idle: httpx.AsyncClient,
+) -> None:
+    job = (await idle.post("/train", json={})).json()
+    response = await idle.delete(f"/jobs/{job['id']}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    again = await idle.delete(f"/jobs/{job['id']}")
+    assert again.status_code == 409
+    assert (await idle.delete("/jobs/01AAAAAAAAAAAAAAAAAAAAAAAA")).status_code == 404
+    assert (await idle.get("/jobs/not-an-id")).status_code == 404
+
+
+async def test_delete_stops_a_running_job(client: httpx.AsyncClient) -> None:
+    body = {"iterations": 5_000_000, "record_trajectory": False}
+    job = (await client.post("/train", json=body)).json()
+    for _ in range(500):
+        job = (await client.get(f"/jobs/{job['id']}")).json()
+        if job["progress"]["iteration"] > 0:
+            break
+    response = await client.delete(f"/jobs/{job['id']}")
+    assert response.status_code == 200
+    cancelled = response.json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancel_requested"] is True
+    assert cancelled["error"]["type"] == "urn:rnnlab:problem:cancelled"
+
+
+async def test_jobs_list_newest_first_with_cursor_and_status(idle: httpx.AsyncClient) -> None:
+    ids = [(await idle.post("/train", json={})).json()["id"] for _ in range(3)]
+    await idle.delete(f"/jobs/{ids[0]}")
+    first = (await idle.get("/jobs?limit=2")).json()
+    assert [job["id"] for job in first["items"]] == [ids[2], ids[1]]
+    rest = (await idle.get(f"/jobs?limit=2&cursor={first['next_cursor']}")).json()
+    assert [job["id"] for job in rest["items"]] == [ids[0]]
+    assert rest["next_cursor"] is None
+    cancelled = (await idle.get("/jobs?status=cancelled")).json()
+    assert [job["id"] for job in cancelled["items"]] == [ids[0]]
+    assert (await idle.get("/jobs?cursor=garbage")).status_code == 422
+    assert (await idle.get("/jobs?status=sleeping")).status_code == 422
+    assert (await idle.get("/jobs?limit=0")).status_code == 422
+
+
+async def test_trajectory_in_json_npy_and_csv(client: httpx.AsyncClient) -> None:
+    job = (await client.post("/train?wait=30", json={"iterations": 20})).json()
+    path = f"/jobs/{job['id']}/trajectory"
+    body = (await client.get(path)).json()
+    assert len(body["wx"]) == len(body["wrec"]) == len(body["loss"]) == 21
+    assert (body["wx"][0], body["wrec"][0]) == (-1.5, 2.0)
+    assert body["wx"][-1] == job["result"]["weights"]["wx"]
+    npy = await client.get(path, params={"format": "npy"})
+    table = np.load(io.BytesIO(npy.content), allow_pickle=False)
+    assert table.shape == (21, 3)
+    np.testing.assert_array_equal(table[:, 2], body["loss"])
+    csv = await client.get(path, headers={"accept": "text/csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0] == "iteration,wx,wrec,loss"
+    assert len(lines) == 22
+    assert lines[1].startswith("0,-1.5,2.0,")
+    assert (await client.get(path, params={"start": 1})).status_code == 404
+
+
+async def test_trajectory_of_unfinished_or_unrecorded_jobs(
+    api: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = api
+    queued = (await client.post("/train", json={})).json()
+    assert (await client.get(f"/jobs/{queued['id']}/trajectory")).status_code == 409
+    with InlineWorker(app.state.jobs.backend):
+        await client.delete(f"/jobs/{queued['id']}")
+        bare = await client.post("/train?wait=30", json={"record_trajectory": False})
+    assert (await client.get(f"/jobs/{bare.json()['id']}/trajectory")).status_code == 404
+
+
+async def test_diverged_runs_are_null_with_overflow_flags(client: httpx.AsyncClient) -> None:
+    body = {
+        "optimizer": {"name": "sgd", "learning_rate": 0.1},
+        "initial": {"wx": 1, "wrec": 3},
+        "iterations": 50,
+    }
+    response = await client.post("/train?wait=30", json=body)
+    job = no_nan(response)
+    assert job["status"] == "succeeded"
+    assert job["result"]["diverged"] is True
+    assert job["result"]["overflow"] is True
+    assert job["result"]["weights"] == {"wx": None, "wrec": None}
+    trajectory = no_nan(await client.get(f"/jobs/{job['id']}/trajectory"))
+    assert trajectory["overflow"] is True
+    assert None in trajectory["wx"]
+
+
+async def test_events_stream_progress_then_one_done(client: httpx.AsyncClient) -> None:
+    job = (await client.post("/train", json={"iterations": 100_000})).json()
+    events: list[tuple[str, Any]] = []
+    async with client.stream("GET", f"/jobs/{job['id']}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = None
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((str(name), json.loads(line.removeprefix("data: "))))
+    names = [name for name, _ in events]
+    assert names[-1] == "done"
+    assert names.count("done") == 1
+    assert "progress" in names
+    assert events[-1][1]["status"] == "succeeded"
+    assert events[-1][1]["result"]["iterations"] == 100_000
+    iterations = [data["progress"]["iteration"] for name, data in events if name == "progress"]
+    assert iterations == sorted(iterations)
+
+
+async def test_events_of_an_ended_job_is_just_done(client: httpx.AsyncClient) -> None:
+    job = (await client.post("/train?wait=30", json={})).json()
+    response = await client.get(f"/jobs/{job['id']}/events")
+    assert response.text.startswith("event: done\n")
+    assert (await client.get("/jobs/01AAAAAAAAAAAAAAAAAAAAAAAA/events")).status_code == 404
+
+
+async def test_predict_with_a_job_id(client: httpx.AsyncClient) -> None:
+    job = (await client.post("/train?wait=30", json={})).json()
+    body = {"job_id": job["id"], "sequences": [TUTORIAL_SEQUENCE]}
+    response = await client.post("/predict", json=body)
+    assert response.status_code == 200
+    assert round(response.json()["outputs"][0], 5) == 4.99896
+    assert response.json()["counts"] == [5]
+    missing = {"job_id": "01AAAAAAAAAAAAAAAAAAAAAAAA", "sequences": [[1]]}
+    assert (await client.post("/predict", json=missing)).status_code == 404
+
+
+async def test_predict_with_an_unfinished_job_is_409(idle: httpx.AsyncClient) -> None:
+    job = (await idle.post("/train", json={})).json()
+    response = await idle.post("/predict", json={"job_id": job["id"], "sequences": [[1]]})
+    assert response.status_code == 409
+
+
+async def test_ready_and_train_are_503_while_the_backend_is_down(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, queue_url=f"redis://127.0.0.1:{free_port()}/0")
+    async for _, client in started(settings):
+        ready = await client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.headers["content-type"] == "application/problem+json"
+        train = await client.post("/train", json={})
+        assert train.status_code == 503
+        assert "retry-after" in train.headers
+        assert (await client.get("/jobs")).status_code == 503
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_wait_is_cut_to_max_train_wait(tmp_path: Path) -> None:
+    async for _, client in started(Settings(data_dir=tmp_path, max_train_wait=0.2)):
+        response = await client.post("/train?wait=600", json={})
+        assert response.status_code == 202
+        assert response.json()["status"] == "queued"

@@ -1,0 +1,126 @@
+"""/predict: outputs and counts for sequences of any length."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+from service.config import Settings
+from tests.service._api import problem, running, strict_json
+
+pytestmark = pytest.mark.anyio
+
+TRAINED = {"wx": 1.00135554, "wrec": 0.99967447}  # the tutorial's RProp result (REFERENCE.md)
+TEST_SEQUENCE = [0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
+
+
+def final_state(sequence: list[float], wx: float, wrec: float) -> float:
+    s = 0.0
+    for x in sequence:
+        s = s * wrec + x * wx
+    return s
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with running(Settings(data_dir=tmp_path)) as pair:
+        yield pair
+
+
+@pytest.fixture
+def client(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return api[1]
+
+
+async def test_the_tutorial_test_sequence_counts_five(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/predict", json={"weights": TRAINED, "sequences": [TEST_SEQUENCE]}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert f"{body['outputs'][0]:.5f}" == "4.99896"
+    assert body["counts"] == [5]
+    assert body["weights"] == TRAINED
+    assert body["overflow"] is False
+
+
+async def test_ragged_real_sequences_of_any_length(client: httpx.AsyncClient) -> None:
+    rng = np.random.default_rng(0)
+    sequences = [rng.normal(size=n).tolist() for n in (1, 3, 250, 10_000)]
+    weights = {"wx": 0.8, "wrec": -0.999}
+    response = await client.post("/predict", json={"weights": weights, "sequences": sequences})
+    assert response.status_code == 200
+    expected = [final_state(s, 0.8, -0.999) for s in sequences]
+    assert response.json()["outputs"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert response.json()["counts"] == [round(y) for y in expected]
+
+
+async def test_overflow_gives_null_output_and_count(client: httpx.AsyncClient) -> None:
+    body = {"weights": {"wx": 1, "wrec": 10}, "sequences": [[1] * 400, [1, 1]]}
+    response = await client.post("/predict", json=body)
+    assert response.status_code == 200
+    result = strict_json(response)
+    assert result["outputs"] == [None, 11.0]
+    assert result["counts"] == [None, 11]
+    assert result["overflow"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sequences": [[1]]},
+        {"weights": {"wx": 1, "wrec": 1}, "job_id": "j", "sequences": [[1]]},
+        {"weights": {"wx": 1, "wrec": 1}, "sequences": []},
+        {"weights": {"wx": 1, "wrec": 1}, "sequences": [[]]},
+        {"weights": {"wx": 1, "wrec": 1}, "sequences": [[1, "a"]]},
+        {"weights": {"wx": 1, "wrec": 1}},
+    ],
+)
+async def test_invalid_predictions_are_422(client: httpx.AsyncClient, body: object) -> None:
+    problem(await client.post("/predict", json=body), 422)
+
+
+async def test_job_id_without_a_jobs_backend_is_422(
+    api: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = api
+    app.state.resolve_job_weights = None  # an API without training jobs
+    response = await client.post("/predict", json={"job_id": "abc", "sequences": [[1]]})
+    assert problem(response, 422)["errors"][0]["loc"] == ["body", "job_id"]
+
+
+async def test_job_id_uses_the_resolver_hook(api: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    app, client = api
+    asked: list[str] = []
+
+    async def resolve(job_id: str) -> tuple[float, float]:
+        asked.append(job_id)
+        return 2.0, 0.5
+
+    app.state.resolve_job_weights = resolve
+    response = await client.post("/predict", json={"job_id": "job-7", "sequences": [[1, 1]]})
+    assert response.status_code == 200
+    assert asked == ["job-7"]
+    assert response.json()["outputs"] == [2.0 * 0.5 + 2.0]
+    assert response.json()["weights"] == {"wx": 2.0, "wrec": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("sequences", "limits", "name"),
+    [
+        ([[1]] * 4, {"max_predict_sequences": 3}, "max_predict_sequences"),
+        ([[1], [1] * 6], {"max_sequence_length": 5}, "max_sequence_length"),
+        ([[1] * 5, [1], [1]], {"max_predict_elements": 14}, "max_predict_elements"),
+    ],
+)
+async def test_limits_are_413(
+    tmp_path: Path, sequences: list[list[int]], limits: dict[str, int], name: str
+) -> None:
+    async with running(Settings(data_dir=tmp_path, **limits)) as (_, client):  # type: ignore[arg-type]
+        body = {"weights": {"wx": 1, "wrec": 1}, "sequences": sequences}
+        assert problem(await client.post("/predict", json=body), 413)["limit"]["name"] == name
