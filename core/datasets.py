@@ -7,6 +7,7 @@ padding is exact. Binary inputs are kept as uint8 (one byte per step, not eight)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -162,7 +163,10 @@ def from_sequences(
             f"sequences[{i}][{k - (width - int(lengths[i]))}]", "must be a finite number"
         )
     if targets is None:
-        target_values = values.sum(axis=1)
+        # Correctly rounded sums, whatever the row's padding.
+        target_values = np.fromiter(
+            (math.fsum(row) for row in sequences), np.float64, len(sequences)
+        )
     else:
         if len(targets) != len(sequences):
             raise InvalidInputError(

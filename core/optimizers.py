@@ -196,7 +196,7 @@ def sgd_step(
 ) -> None:
     """Gradient descent with optional norm clipping, momentum and Nesterov momentum."""
     if clip_norm is not None:
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             norm = np.hypot(grad[:, 0], grad[:, 1])[:, None]
             grad = np.where(norm > clip_norm, grad * (clip_norm / norm), grad)
     if momentum:
@@ -226,6 +226,16 @@ class Optimizer:
             prev_loss=np.full(k, np.inf),
             momentum=np.zeros((k, 2)),
         )
+
+    def movement(self, state: OptimizerState, before: Array, after: Array) -> Array:
+        """How far each start can still move: its largest step size (RProp family) or update.
+
+        RProp variants may skip a move after a sign change, so a zero update alone does not
+        mean they have settled; their step sizes do.
+        """
+        if self.name == "sgd":
+            return np.asarray(np.abs(after - before).max(axis=1))
+        return np.asarray(state.step_size.max(axis=1))
 
     def step(
         self, state: OptimizerState, weights: Array, grad: Array, loss: Array | None = None

@@ -54,6 +54,7 @@ class Evaluation:
     mean_residual: NDArray[np.float64]
     sure: NDArray[np.bool_]
     log2_loss: NDArray[np.float64]
+    residual_sure: NDArray[np.bool_]
 
 
 class Statistics:
@@ -71,6 +72,9 @@ class Statistics:
         self.s_ee = e_sq / n
         self.s_tt = t_sq / n
         self.mean_e = e_sum / n
+        self.mean_t = m.t_sum / n
+        self.mean_abs_t = m.t_abs_sum / n
+        self.mean_abs_e = m.e_abs_sum / n
         self.coefficients = _coefficient_table(gram / n, c_e / n, c_t / n, col_sum / n)
         self.abs_coefficients = np.abs(self.coefficients)
         self._signed = bool((self.coefficients < 0).any())
@@ -120,6 +124,7 @@ class Statistics:
             sure0 = _vouched(loss0, bound0, self.safe_max)
             nan = np.full(np.broadcast(wx_a, r).shape, np.nan)
             gx = gr = mean_residual = nan
+            residual_sure = np.zeros(nan.shape, dtype=bool)
             if with_gradient:
                 gx1 = 2.0 * scale * (u * p[_PP] + v * p[_PQ] + p[_PE])
                 gx1_bound = 2.0 * g * scale * (au * q[_PP] + av * q[_PQ] + q[_PE])
@@ -137,7 +142,14 @@ class Statistics:
                 )
                 gx = np.where(sure1, gx1, gx0)
                 gr = np.where(sure1, gr1, gr0)
-                mean_residual = scale * (u * p[_P1] + v * p[_Q1]) + self.mean_e
+                # mean(y - t), for the gradient trace 2 mean(y - t) wrec^(T - k).
+                m1 = scale * (u * p[_P1] + v * p[_Q1]) + self.mean_e
+                m1_bound = g * (scale * (au * q[_P1] + av * q[_Q1]) + self.mean_abs_e)
+                m0 = scale * w * p[_P1] - self.mean_t
+                m0_bound = g * (scale * aw * q[_P1] + self.mean_abs_t)
+                r1 = _vouched(m1, m1_bound, self.safe_max)
+                mean_residual = np.where(r1, m1, m0)
+                residual_sure = r1 | _vouched(m0, m0_bound, self.safe_max)
             loss = np.where(sure1, loss1, loss0)
             # log2 of the loss without forming the scale, to recognise a certain overflow.
             first = quad1_abs + self.s_ee / scale <= quad0_abs + self.s_tt / scale
@@ -147,7 +159,9 @@ class Statistics:
             )
             trusted = scaled > 4.0 * g * scaled_abs
             log2_loss = np.where(trusted, log2_scale + np.log2(np.abs(scaled)), np.nan)
-        return Evaluation(loss, gx, gr, mean_residual, np.asarray(sure1 | sure0), log2_loss)
+        return Evaluation(
+            loss, gx, gr, mean_residual, np.asarray(sure1 | sure0), log2_loss, residual_sure
+        )
 
     def gradient_at(self, wx: float, wrec: float, rtol: float = RTOL) -> tuple[float, float] | None:
         """The gradient at one point as plain floats (the training loop's hot path); None if unsure.
@@ -232,7 +246,9 @@ class Statistics:
             grid *= shifted
             grid += c[:, None]
             lo, hi = float(wx.min()), float(wx.max())
-            rows_sure = self._row_vouched(a, b, c, a_abs, b_abs, c_abs, vertex - x0, lo - x0, hi - x0)
+            rows_sure = self._row_vouched(
+                a, b, c, a_abs, b_abs, c_abs, vertex - x0, lo - x0, hi - x0
+            )
         if rows_sure.all():
             return grid, None
         rows = np.flatnonzero(~rows_sure)
@@ -259,7 +275,7 @@ class Statistics:
         lo: NDArray[np.float64],
         hi: NDArray[np.float64],
     ) -> NDArray[np.bool_]:
-        """Rows on which gamma (a_abs x^2 + b_abs |x| + c_abs) <= RTOL loss(x) for all x in [lo, hi].
+        """Rows where gamma (a_abs x^2 + b_abs |x| + c_abs) <= RTOL loss(x) for all x in [lo, hi].
 
         The loss is at least low + a (x - vertex)^2, low being its value at the vertex less
         that value's bound; the difference of the two sides is a quadratic on each side of
@@ -281,7 +297,9 @@ class Statistics:
             present = start <= stop
             h_start = (k2 * start + k1) * start + k0
             h_stop = (k2 * stop + k1) * stop + k0
-            turn = np.clip(np.where(k2 > 0, -k1 / (2.0 * np.where(k2 > 0, k2, 1.0)), start), start, stop)
+            turn = np.clip(
+                np.where(k2 > 0, -k1 / (2.0 * np.where(k2 > 0, k2, 1.0)), start), start, stop
+            )
             h_turn = (k2 * turn + k1) * turn + k0
             ok &= ~present | (np.minimum(np.minimum(h_start, h_stop), h_turn) >= 0)
         return np.asarray(ok)
@@ -328,6 +346,9 @@ class _Moments:
     t_sq: float
     e_sq: float
     e_sum: float
+    t_sum: float
+    t_abs_sum: float
+    e_abs_sum: float
     exact: bool
 
 
@@ -346,7 +367,7 @@ def _moments(dataset: Dataset) -> _Moments:
     )
     dtype = np.float32 if exact else np.float64
     gram, c_t, c_e, col_sum = np.zeros((T, T)), np.zeros(T), np.zeros(T), np.zeros(T)
-    t_sq = e_sq = e_sum = 0.0
+    t_sq = e_sq = e_sum = t_sum = t_abs_sum = e_abs_sum = 0.0
     for start in range(0, dataset.n_samples, _BLOCK_ROWS):
         X: NDArray[Any] = dataset.inputs[start : start + _BLOCK_ROWS].astype(dtype)
         t64 = targets[start : start + _BLOCK_ROWS]
@@ -354,13 +375,33 @@ def _moments(dataset: Dataset) -> _Moments:
         gram += X.T @ X
         c_t += X.T @ t
         col_sum += X.sum(axis=0)
-        e = X.sum(axis=1, dtype=np.float64) - t64
+        e = X.sum(axis=1, dtype=np.float64) - t64 if exact else _residual_sums(X, t64)
         if not exact:
             c_e += X.T @ e
         t_sq += float(t64 @ t64)
         e_sq += float(e @ e)
         e_sum += float(e.sum())
-    return _Moments(gram, c_t, c_e, col_sum, t_sq, e_sq, e_sum, exact)
+        t_sum += float(t64.sum())
+        t_abs_sum += float(np.abs(t64).sum())
+        e_abs_sum += float(np.abs(e).sum())
+    return _Moments(gram, c_t, c_e, col_sum, t_sq, e_sq, e_sum, t_sum, t_abs_sum, e_abs_sum, exact)
+
+
+def _residual_sums(X: NDArray[np.float64], t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sum_k x_k - t for each row, compensated (TwoSum): accurate even when it nearly cancels.
+
+    e is the residual at the optimum (1, 1); rounding it plainly would put an absolute error
+    of eps * sum |x| into every loss near there, which no relative bound could vouch for.
+    """
+    total = -t.astype(np.float64)
+    carry = np.zeros_like(total)
+    for k in range(X.shape[1]):
+        x = X[:, k]
+        new = total + x
+        virtual = new - total
+        carry += (total - (new - virtual)) + (x - virtual)
+        total = new
+    return total + carry
 
 
 def _vouched(

@@ -118,7 +118,7 @@ def gradient_over_time(
     stats = statistics(dataset)
     for p, (wx, wrec) in enumerate(pts.tolist()):
         ev = stats.evaluate(wx, wrec) if stats is not None else None
-        if ev is not None and bool(ev.sure):
+        if ev is not None and bool(ev.residual_sure):
             with np.errstate(over="ignore", invalid="ignore"):
                 powers = float(wrec) ** np.arange(T, -1, -1, dtype=np.float64)
                 grads[p] = 2.0 * float(ev.mean_residual) * powers

@@ -173,12 +173,14 @@ def _run(
                 diverged |= ~np.isfinite(weights).all(axis=1)
                 stationary = (grad == 0).all(axis=1)
                 if tolerance is not None:
-                    stationary |= np.abs(weights - before).max(axis=1) < tolerance
+                    stationary |= optimizer.movement(state, before, weights) < tolerance
                 converged |= stationary & ~diverged
                 if (converged | diverged).all():
                     break
         else:
             done = iterations
+        diverged |= ~np.isfinite(weights).all(axis=1)
+        converged &= ~diverged
     if path is not None:
         path = path[: done + 1]
     return weights, done, converged, diverged, path, oracle
