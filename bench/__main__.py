@@ -17,7 +17,10 @@ import numpy as np
 from bench import core_bench
 from bench.core_bench import Row
 
-OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "docs" / "performance.md"
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def table(rows: list[Row]) -> str:
@@ -75,7 +78,11 @@ def main() -> None:
     )
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(header + text + "\n")
-    print(f"wrote {OUTPUT}")
+    readme = README.read_text()
+    before, _, rest = readme.partition(START)
+    _, _, after = rest.partition(END)
+    README.write_text(f"{before}{START}\n{text}\n{END}{after}")
+    print(f"wrote {OUTPUT} and the table in {README.name}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ __all__ = [
     "Dataset",
     "from_sequences",
     "generate",
+    "pad_sequences",
     "tutorial_dataset",
 ]
 
@@ -145,6 +146,35 @@ def from_sequences(
     sequences: Sequence[Sequence[float]], targets: Sequence[float] | None = None
 ) -> Dataset:
     """A dataset of given rows (ragged, finite reals); targets default to each row's sum."""
+    values, lengths = pad_sequences(sequences)
+    if targets is None:
+        # Correctly rounded sums, whatever the row's padding.
+        target_values = np.empty(len(sequences))
+        for i, row in enumerate(sequences):
+            try:
+                target_values[i] = math.fsum(row)
+            except OverflowError:
+                raise InvalidInputError(
+                    f"sequences[{i}]", "its sum overflows float64: give its target explicitly"
+                ) from None
+    else:
+        if len(targets) != len(sequences):
+            raise InvalidInputError(
+                "targets", f"has {len(targets)} values for {len(sequences)} sequences"
+            )
+        target_values = np.asarray(targets, dtype=np.float64)
+        if not np.isfinite(target_values).all():
+            i = int(np.argmin(np.isfinite(target_values)))
+            raise InvalidInputError(f"targets[{i}]", "must be a finite number")
+    binary = bool(np.isin(values, (0.0, 1.0)).all())
+    inputs: NDArray[np.uint8] | NDArray[np.float64] = values.astype(np.uint8) if binary else values
+    return Dataset(inputs, lengths, target_values)
+
+
+def pad_sequences(
+    sequences: Sequence[Sequence[float]],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Ragged rows of finite reals as one left-padded array, and their lengths."""
     if len(sequences) == 0:
         raise InvalidInputError("sequences", "at least one sequence is required")
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
@@ -162,23 +192,7 @@ def from_sequences(
         raise InvalidInputError(
             f"sequences[{i}][{k - (width - int(lengths[i]))}]", "must be a finite number"
         )
-    if targets is None:
-        # Correctly rounded sums, whatever the row's padding.
-        target_values = np.fromiter(
-            (math.fsum(row) for row in sequences), np.float64, len(sequences)
-        )
-    else:
-        if len(targets) != len(sequences):
-            raise InvalidInputError(
-                "targets", f"has {len(targets)} values for {len(sequences)} sequences"
-            )
-        target_values = np.asarray(targets, dtype=np.float64)
-        if not np.isfinite(target_values).all():
-            i = int(np.argmin(np.isfinite(target_values)))
-            raise InvalidInputError(f"targets[{i}]", "must be a finite number")
-    binary = bool(np.isin(values, (0.0, 1.0)).all())
-    inputs: NDArray[np.uint8] | NDArray[np.float64] = values.astype(np.uint8) if binary else values
-    return Dataset(inputs, lengths, target_values)
+    return values, lengths
 
 
 def _check_spec(

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from core.datasets import from_sequences
+from core.datasets import Dataset, pad_sequences
 from core.model import outputs
 
 __all__ = ["counts", "predict"]
 
 
 def predict(sequences: Sequence[Sequence[float]], wx: float, wrec: float) -> NDArray[np.float64]:
-    """Final state of each sequence; inf/nan where float64 overflowed."""
-    return outputs(from_sequences(sequences), wx, wrec)
+    """Final state of each sequence; inf/nan where float64 overflowed. Needs no targets."""
+    inputs, lengths = pad_sequences(sequences)
+    return outputs(Dataset(inputs, lengths, np.zeros(len(lengths))), wx, wrec)
 
 
 def counts(predictions: NDArray[np.float64]) -> list[int | None]:

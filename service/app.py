@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from service.compute import ComputeLimiter
+from service.compute import ComputeLimiter, tune_allocator
 from service.config import Settings
 from service.datasets import DatasetRegistry
 from service.jobs.lifecycle import jobs_lifespan
@@ -60,6 +60,7 @@ async def _always_ready() -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the shared state; anything entered on ``stack`` is closed at shutdown."""
     settings: Settings = app.state.settings
+    tune_allocator()
     async with AsyncExitStack() as stack:
         app.state.stack = stack
         app.state.datasets = DatasetRegistry(settings)
@@ -102,8 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_openapi(app)
     _instrument(app)
+    # Each add wraps the previous ones: request id/log, then auth, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.api_token is not None:
         app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)  # added last: outermost
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the running app was built with (not a fresh read of the environment)."""
     settings: Settings = request.app.state.settings
     return settings

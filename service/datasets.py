@@ -397,7 +397,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     return created_at, dataset_id
 
 
-def get_datasets(request: Request) -> DatasetRegistry:
+async def get_datasets(request: Request) -> DatasetRegistry:
     """The app's registry (built in the lifespan)."""
     registry: DatasetRegistry = request.app.state.datasets
     return registry

@@ -32,7 +32,7 @@ __all__ = [
 _Finite = Annotated[float, Query(allow_inf_nan=False)]
 
 
-def dataset_query(
+async def dataset_query(
     dataset_id: Annotated[
         str | None,
         Query(min_length=1, max_length=64, description="A stored dataset (or the spec fields)."),
@@ -96,7 +96,7 @@ class Grid:
         return self.nx * self.ny
 
 
-def grid_query(
+async def grid_query(
     settings: SettingsDep,
     wx_min: Annotated[_Finite, Query(description="Left edge of the window.")] = -3.0,
     wx_max: Annotated[_Finite, Query(description="Right edge of the window.")] = 3.0,
@@ -150,7 +150,7 @@ def parse_points(text: str) -> list[tuple[float, float]]:
     return points
 
 
-def points_query(
+async def points_query(
     settings: SettingsDep,
     points: Annotated[
         str | None,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
+from core.datasets import Dataset
 from service import analysis
 from service.compute import ComputeDep
 from service.config import SettingsDep
-from service.datasets import DatasetsDep
+from service.datasets import DatasetRegistry, DatasetsDep
 from service.encoding import Format, choose_format, json_response, tabular_responses
+from service.errors import Loc
 from service.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
 from service.problems import problem_responses
 from service.schemas.analysis import (
@@ -24,21 +27,34 @@ from service.schemas.analysis import (
     LossResponse,
     LossSurfaceResponse,
 )
+from service.schemas.common import DatasetRef
 from service.work import check_work
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 router = APIRouter(tags=["analysis"])
 
 _ERRORS = problem_responses(404, 413, 422, 429)
+_BODY: Loc = ("body", "dataset")  # where an inline dataset sits, for error locations
+_QUERY: Loc = ("query",)
 
 
 @router.post("/loss", response_model=LossResponse, responses=_ERRORS)
 async def post_loss(body: LossRequest, datasets: DatasetsDep, compute: ComputeDep) -> Response:
     """Loss (mean squared error) at the given weights."""
-    dataset = await compute.run(datasets.resolve, body)
     w = body.weights
-    return json_response(
-        await compute.run(analysis.loss_payload, dataset, w.wx, w.wrec, body.include_outputs)
+    payload = await compute.run(
+        _on_dataset,
+        datasets,
+        body,
+        _BODY,
+        analysis.loss_payload,
+        w.wx,
+        w.wrec,
+        body.include_outputs,
     )
+    return json_response(payload)
 
 
 @router.post("/gradient", response_model=GradientResponse, responses=_ERRORS)
@@ -46,11 +62,18 @@ async def post_gradient(
     body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep
 ) -> Response:
     """Loss and gradient by backpropagation through time (optionally the per-step trace)."""
-    dataset = await compute.run(datasets.resolve, body)
     w = body.weights
-    return json_response(
-        await compute.run(analysis.gradient_payload, dataset, w.wx, w.wrec, body.include_trace)
+    payload = await compute.run(
+        _on_dataset,
+        datasets,
+        body,
+        _BODY,
+        analysis.gradient_payload,
+        w.wx,
+        w.wrec,
+        body.include_trace,
     )
+    return json_response(payload)
 
 
 @router.post("/gradient-check", response_model=GradientCheckResponse, responses=_ERRORS)
@@ -58,11 +81,11 @@ async def post_gradient_check(
     body: GradientCheckRequest, datasets: DatasetsDep, compute: ComputeDep
 ) -> Response:
     """BPTT gradient next to central differences, and whether they agree."""
-    dataset = await compute.run(datasets.resolve, body)
     w = body.weights
-    return json_response(
-        await compute.run(analysis.gradient_check_payload, dataset, w.wx, w.wrec, body.eps)
+    payload = await compute.run(
+        _on_dataset, datasets, body, _BODY, analysis.gradient_check_payload, w.wx, w.wrec, body.eps
     )
+    return json_response(payload)
 
 
 @router.get(
@@ -84,11 +107,19 @@ async def get_loss_surface(
 ) -> Response:
     """The loss on an evenly spaced grid of (wx, wrec): JSON, npy or CSV."""
     fmt = choose_format(format, accept)
-    n, width = datasets.shape(ref, ("query",))
+    n, width = datasets.shape(ref, _QUERY)
     check_work(settings, grid.points, n, width, ("query", "resolution"))
-    dataset = await compute.run(datasets.resolve, ref, ("query",))
     body, media_type, headers = await compute.run(
-        analysis.surface_body, dataset, grid.wx_range, grid.wrec_range, grid.nx, grid.ny, fmt
+        _on_dataset,
+        datasets,
+        ref,
+        _QUERY,
+        analysis.surface_body,
+        grid.wx_range,
+        grid.wrec_range,
+        grid.nx,
+        grid.ny,
+        fmt,
     )
     return Response(body, media_type=media_type, headers=headers)
 
@@ -102,7 +133,21 @@ async def get_gradient_over_time(
     settings: SettingsDep,
 ) -> Response:
     """dξ/dS_k summed over sequences at each point, k = 0..n (default: the tutorial's six)."""
-    n, width = datasets.shape(ref, ("query",))
+    n, width = datasets.shape(ref, _QUERY)
     check_work(settings, len(points), n, width, ("query", "points"))
-    dataset = await compute.run(datasets.resolve, ref, ("query",))
-    return json_response(await compute.run(analysis.gradient_over_time_payload, dataset, points))
+    payload = await compute.run(
+        _on_dataset, datasets, ref, _QUERY, analysis.gradient_over_time_payload, points
+    )
+    return json_response(payload)
+
+
+def _on_dataset(
+    datasets: DatasetRegistry,
+    ref: DatasetRef,
+    loc: Loc,
+    func: Callable[Concatenate[Dataset, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``func(dataset, *args)`` for the referenced dataset: one trip to a worker thread."""
+    return func(datasets.resolve(ref, loc), *args, **kwargs)

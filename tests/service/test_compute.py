@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 import threading
 import time
 
 import anyio
 import pytest
 
-from service.compute import ComputeLimiter
+from service.compute import ComputeLimiter, tune_allocator
 from service.errors import QueueFull
 
 pytestmark = pytest.mark.anyio
@@ -58,3 +60,10 @@ async def test_too_many_waiting_is_queue_full() -> None:
         assert caught.value.headers["Retry-After"] == "1"
         release.set()
     assert results == ["done", "done"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning")
+def test_allocator_tuning_applies_on_glibc() -> None:
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc")
+    assert tune_allocator() is True

@@ -104,3 +104,20 @@ async def test_metrics_count_requests_per_route(tmp_path: Path) -> None:
     assert counts
     assert float(counts[0]) >= 3
     assert 'http_request_duration_seconds_bucket{handler="/gradient"' in text
+
+
+async def test_auth_comes_before_the_body_limit(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, api_token=SecretStr("t"), max_body_bytes=10)
+    async with running(settings) as (_, client):
+        problem(await client.post("/loss", json=LOSS), 401)
+        authorized = await client.post("/loss", json=LOSS, headers={"Authorization": "Bearer t"})
+        assert problem(authorized, 413)["limit"]["name"] == "max_body_bytes"
+
+
+async def test_each_app_counts_its_own_requests(tmp_path: Path) -> None:
+    pattern = r'^http_requests_total\{handler="/health",method="GET",status="2xx"\} (\S+)$'
+    for _ in range(2):
+        async with running(Settings(data_dir=tmp_path)) as (_, client):
+            await client.get("/health")
+            text = (await client.get("/metrics")).text
+        assert re.findall(pattern, text, flags=re.MULTILINE) == ["1.0"]

@@ -207,10 +207,9 @@ async def test_surface_as_npy_and_csv_equals_json(client: httpx.AsyncClient) -> 
 
 
 async def test_overflow_is_null_with_a_flag_in_every_format(client: httpx.AsyncClient) -> None:
-    params = {
-        "n_samples": 5, "length": 200, "seed": 3,
-        "wrec_min": -1000, "wrec_max": 1000, "ny": 3, "wx_min": 0.5, "wx_max": 1.5, "nx": 3,
-    }  # fmt: skip
+    dataset = {"n_samples": 5, "length": 200, "seed": 3}
+    window = {"wrec_min": -1000, "wrec_max": 1000, "ny": 3, "wx_min": 0.5, "wx_max": 1.5, "nx": 3}
+    params = {**dataset, **window}
     response = await client.get("/loss-surface", params=params)
     assert response.status_code == 200
     body = strict_json(response)  # no NaN / Infinity tokens
@@ -220,8 +219,8 @@ async def test_overflow_is_null_with_a_flag_in_every_format(client: httpx.AsyncC
     assert body["loss"][2] == [None, None, None]
     assert all(isinstance(v, float) for v in body["loss"][1])  # wrec = 0 stays finite
     assert body["min"]["wrec"] == 0.0
-    table = list(csv.reader(io.StringIO((await client.get(
-        "/loss-surface", params={**params, "format": "csv"})).text)))  # fmt: skip
+    as_csv = await client.get("/loss-surface", params={**params, "format": "csv"})
+    table = list(csv.reader(io.StringIO(as_csv.text)))
     assert table[1][1:] == ["", "", ""]
     npy = await client.get("/loss-surface", params={**params, "format": "npy"})
     loaded = np.load(io.BytesIO(npy.content), allow_pickle=False)

@@ -41,6 +41,7 @@ SMALL_LIMITS = {
     "max_job_work": 2_000_000,
     "max_starts": 4,
     "max_trajectory_points": 10_000,
+    "max_train_wait": 2,
 }
 
 
