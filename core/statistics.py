@@ -11,12 +11,15 @@ are sums of u, v times polynomials in r whose coefficients are second moments of
 data: one pass over the dataset (a T x T Gram matrix) makes every later evaluation cost
 O(T), independent of the number of sequences. Expanding around (1, 1) rather than (0, 0)
 keeps the terms small where the loss is small, so there is no catastrophic cancellation
-in the valley the optimisers converge to.
+in the valley the optimisers converge to; a second form, y_i - t_i = wx P_i(r) - t_i, is
+exact where the output is near zero (wx near 0), the other place where terms cancel.
 
 Every value comes with a rounding-error bound; a value whose bound is not below
 ``RTOL`` of itself (or that overflowed, or is near the overflow threshold) is marked
-unsure, and callers take it from the BPTT path instead. The fast path is therefore
-as exact as BPTT up to ``RTOL`` relative, everywhere it answers.
+unsure, and callers take it from the BPTT path instead. The fast path therefore agrees
+with exact arithmetic to ``RTOL`` relative everywhere it answers. Polynomials are
+evaluated divided by max(1, |r|)^(2T-2), so they never overflow, and a loss that surely
+exceeds float64 is known as such (``log2_loss``) without asking BPTT.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ _PP, _QQ, _PQ, _PE, _QE, _RP, _RQ, _RE, _P1, _Q1, _PT, _RT = range(_COLUMNS := 1
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Fast-path values at broadcast points; ``sure`` is False where BPTT must answer."""
+    """Fast-path values at broadcast points.
+
+    ``sure`` covers loss and gradient, ``residual_sure`` the mean residual (the gradient
+    trace); where either is False, BPTT must answer. ``log2_loss`` is log2 of the loss
+    where the scaled evaluation vouches for it (NaN elsewhere), finite even past float64.
+    """
 
     loss: NDArray[np.float64]
     grad_wx: NDArray[np.float64]
