@@ -20,7 +20,15 @@ from core.surface import (
     loss_grid,
     loss_surface,
 )
-from core.training import MultiStartResult, Progress, TrainingResult, Trajectory, train, train_many
+from core.training import (
+    MultiStartResult,
+    Progress,
+    TrainingResult,
+    Trajectory,
+    grid_starts,
+    train,
+    train_many,
+)
 
 __all__ = [
     "GENERATORS",
@@ -46,6 +54,7 @@ __all__ = [
     "generate",
     "gradient",
     "gradient_over_time",
+    "grid_starts",
     "loss",
     "loss_grid",
     "loss_surface",

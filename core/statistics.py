@@ -41,6 +41,8 @@ RTOL = 1e-10
 MAX_FAST_WIDTH = 1024
 _EPS = float(np.finfo(np.float64).eps)
 _MAX = float(np.finfo(np.float64).max)
+# Below this, underflow's absolute errors (~5e-324 each) could exceed RTOL of a value.
+_TINY = 1e-290
 _BLOCK_ROWS = 1 << 14
 
 # Columns of the coefficient table: mean products of the feature polynomials.
@@ -201,20 +203,21 @@ class Statistics:
         gr = 2.0 * wx * scale * (u * p[_RP] + v * p[_RQ] + p[_RE])
         bx = 2.0 * g * scale * (au * q[_PP] + av * q[_PQ] + q[_PE])
         br = 2.0 * g * aw * scale * (au * q[_RP] + av * q[_RQ] + q[_RE])
-        if not (
-            bx <= rtol * abs(gx) <= rtol * self.safe_max
-            and br <= rtol * abs(gr) <= rtol * self.safe_max
-        ):
+        if not (self._scalar_vouched(gx, bx, rtol) and self._scalar_vouched(gr, br, rtol)):
             gx = 2.0 * scale * (wx * p[_PP] - p[_PT])
             gr = 2.0 * wx * scale * (wx * p[_RP] - p[_RT])
             bx = 2.0 * g * scale * (aw * q[_PP] + q[_PT])
             br = 2.0 * g * aw * scale * (aw * q[_RP] + q[_RT])
-            if not (
-                bx <= rtol * abs(gx) <= rtol * self.safe_max
-                and br <= rtol * abs(gr) <= rtol * self.safe_max
-            ):
+            if not (self._scalar_vouched(gx, bx, rtol) and self._scalar_vouched(gr, br, rtol)):
                 return None
         return gx, gr
+
+    def _scalar_vouched(self, value: float, bound: float, rtol: float) -> bool:
+        """``_vouched`` for one float, with the caller's tolerance."""
+        magnitude = abs(value)
+        if magnitude == 0.0:
+            return bound == 0.0
+        return _TINY <= magnitude <= self.safe_max and bound <= rtol * magnitude
 
     def loss_grid(
         self, wx: NDArray[np.float64], wrec: NDArray[np.float64]
@@ -293,9 +296,11 @@ class Statistics:
         g, rt = self.gamma, 0.5 * RTOL
         low = (a * vertex + b) * vertex + c
         low = low - g * ((a_abs * vertex + b_abs * np.sign(vertex) * 1.0) * vertex + c_abs)
-        ok = np.isfinite(low) & (low >= 0) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
-        # The largest loss on the row must stay clear of overflow for BPTT to agree.
+        ok = np.isfinite(low) & (low >= _TINY) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
+        # Every loss on the row must stay clear of overflow and underflow for BPTT to agree.
         ok &= np.maximum((a * lo + b) * lo + c, (a * hi + b) * hi + c) <= self.safe_max
+        nearest = np.clip(vertex, lo, hi)
+        ok &= (a * nearest + b) * nearest + c >= _TINY
         k2 = rt * a - g * a_abs
         k0 = rt * a * vertex**2 + rt * low - g * c_abs
         for side in (-1.0, 1.0):  # |x| = side * x on this piece
@@ -415,9 +420,13 @@ def _residual_sums(X: NDArray[np.float64], t: NDArray[np.float64]) -> NDArray[np
 def _vouched(
     value: NDArray[np.float64], bound: NDArray[np.float64], safe_max: float
 ) -> NDArray[np.bool_]:
-    """Whether a value is within RTOL of exact and far enough from overflow for BPTT to agree."""
+    """Whether a value is within RTOL of exact and clear of overflow and underflow.
+
+    An exact zero with a zero bound (the optimum of exact data) is vouched for too.
+    """
     magnitude = np.abs(value)
-    return np.asarray((bound <= RTOL * magnitude) & (magnitude <= safe_max))
+    normal = (magnitude >= _TINY) & (magnitude <= safe_max) & (bound <= RTOL * magnitude)
+    return np.asarray(normal | ((magnitude == 0) & (bound == 0)))
 
 
 def _coefficient_table(

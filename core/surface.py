@@ -82,6 +82,8 @@ def loss_surface(
             raise InvalidInputError(f"{name}_range", "bounds must be finite")
         if low > high:
             raise InvalidInputError(f"{name}_min", f"must be <= {name}_max, got {low} > {high}")
+        if not np.isfinite(high - low):
+            raise InvalidInputError(f"{name}_max", f"{name}_max - {name}_min overflows float64")
     for name, size in (("nx", nx), ("ny", ny)):
         if size < 1:
             raise InvalidInputError(name, f"must be >= 1, got {size}")

@@ -57,9 +57,13 @@ def loss_payload(dataset: Dataset, wx: float, wrec: float, include_outputs: bool
 
 
 def gradient_payload(
-    dataset: Dataset, wx: float, wrec: float, include_trace: bool
+    dataset: Dataset,
+    wx: float,
+    wrec: float,
+    include_trace: bool,
+    include_sequence_trace: bool = False,
 ) -> dict[str, Any]:
-    g = gradient(dataset, wx, wrec)
+    g = gradient(dataset, wx, wrec, per_sequence=include_sequence_trace)
     payload: dict[str, Any] = {
         "loss": finite_or_none(g.loss),
         "gradient": {"wx": finite_or_none(g.wx), "wrec": finite_or_none(g.wrec)},
@@ -68,6 +72,9 @@ def gradient_payload(
     if include_trace:
         payload["trace"] = np.ascontiguousarray(g.trace, dtype=np.float64)
         overflow = overflow or not _finite(g.trace)
+    if include_sequence_trace and g.per_sequence is not None:
+        payload["sequence_trace"] = np.ascontiguousarray(g.per_sequence, dtype=np.float64)
+        overflow = overflow or not _finite(g.per_sequence)
     payload["overflow"] = overflow
     return payload
 

@@ -66,7 +66,10 @@ class Settings(BaseSettings):
     max_include_elements: int = Field(
         default=10_000_000,
         ge=1,
-        description="Most steps `GET /datasets/{id}?include=data` returns.",
+        description=(
+            "Most steps `GET /datasets/{id}?include=data` returns, and most values of a "
+            "`POST /gradient` `sequence_trace` (sequences x (longest sequence + 1))."
+        ),
     )
     max_datasets: int = Field(default=1_000, ge=1, description="Most datasets kept in the store.")
     dataset_cache_elements: int = Field(
@@ -141,7 +144,11 @@ class Settings(BaseSettings):
             "(sequences x longest sequence)."
         ),
     )
-    max_starts: int = Field(default=256, ge=1, description="Most starts of one multi-start job.")
+    max_starts: int = Field(
+        default=256,
+        ge=1,
+        description="Most starts of one multi-start job (`starts`, or nx x ny of `starts_grid`).",
+    )
     max_trajectory_points: int = Field(
         default=5_000_000,
         ge=1,

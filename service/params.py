@@ -7,6 +7,7 @@ points as ``wx:wrec`` pairs. Each is one dependency, so every route parses them 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -112,6 +113,8 @@ async def grid_query(
     for name, low, high in (("wx", wx_min, wx_max), ("wrec", wrec_min, wrec_max)):
         if low > high:
             raise InvalidInput(("query", f"{name}_max"), f"must be >= {name}_min ({low})")
+        if not math.isfinite(high - low):
+            raise InvalidInput(("query", f"{name}_max"), f"{name}_max - {name}_min overflows")
     given = {"nx": nx, "ny": ny}
     sizes = {name: resolution if size is None else size for name, size in given.items()}
     for name, size in sizes.items():

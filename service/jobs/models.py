@@ -79,7 +79,11 @@ class JobResult(BaseModel):
         description="Multi-start jobs: index in `starts` of the reported (lowest-loss) run.",
     )
     starts: list[StartResult] | None = Field(
-        default=None, description="Multi-start jobs: every start's outcome, in request order."
+        default=None,
+        description=(
+            "Multi-start jobs: every start's outcome, in request order (for `starts_grid`: "
+            "start i * nx + j began at (wx[j], wrec[i]))."
+        ),
     )
 
 

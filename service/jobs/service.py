@@ -7,7 +7,8 @@ Retry-After), an unreachable backend is ``BackendUnavailable`` (503).
 
 A POST /train is checked completely before anything is stored or enqueued: the dataset
 reference (existence and size limits), the optimizer and its hyperparameters (by core's
-own ``make_optimizer``), the iteration, start and work limits.
+own ``make_optimizer``), the iteration, start and work limits (a ``starts_grid`` counts as
+its nx x ny points, computed from the two sizes: the grid is only built by the worker).
 """
 
 from __future__ import annotations
@@ -75,9 +76,7 @@ class JobService:
                 iteration=0,
                 iterations=request.iterations,
                 loss=None,
-                weights=WeightsOut.model_validate(
-                    (request.starts or [request.initial])[0].model_dump()
-                ),
+                weights=_first_start(request),
             ),
         )
         with backend_errors():
@@ -115,9 +114,16 @@ class JobService:
                 "iterations",
                 ("body", "iterations"),
             )
-        starts = len(request.starts) if request.starts else 1
+        starts = request.n_starts
         if starts > s.max_starts:
-            raise LimitExceeded("max_starts", s.max_starts, starts, "starts", ("body", "starts"))
+            grid = request.starts_grid is not None
+            raise LimitExceeded(
+                "max_starts",
+                s.max_starts,
+                starts,
+                "starts_grid nx x ny" if grid else "starts",
+                ("body", "starts_grid" if grid else "starts"),
+            )
         work = request.iterations * starts * n_samples * longest
         if work > s.max_job_work:
             raise LimitExceeded(
@@ -215,3 +221,11 @@ class JobService:
     def _quietly(action: Callable[[], T]) -> None:
         with suppress(QueueUnavailableError):  # the store's status keeps workers off it anyway
             action()
+
+
+def _first_start(request: TrainRequest) -> WeightsOut:
+    """Where a job begins, for its progress while queued (a grid begins at its minima)."""
+    grid = request.starts_grid
+    if grid is not None:
+        return WeightsOut(wx=grid.wx_min, wrec=grid.wrec_min)
+    return WeightsOut.model_validate((request.starts or [request.initial])[0].model_dump())

@@ -1,9 +1,10 @@
 """A train request in, core's training out: the numerical part of a job, free of queue concerns.
 
-``run_training`` calls ``core.training.train`` (one start) or ``train_many`` (``starts``),
-passing the job's callback through, and turns core's result into the job's ``JobResult``
-and the trajectories to keep. ``progress_of`` turns core's per-iteration ``Progress`` into
-the job's progress (for several starts: the start with the lowest loss so far).
+``run_training`` calls ``core.training.train`` (one start) or ``train_many`` (``starts``, or
+the points of ``starts_grid`` from ``core.training.grid_starts``), passing the job's callback
+through, and turns core's result into the job's ``JobResult`` and the trajectories to keep.
+``progress_of`` turns core's per-iteration ``Progress`` into the job's progress (for several
+starts: the start with the lowest loss so far).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from core.datasets import Dataset
 from core.optimizers import make_optimizer
-from core.training import Progress, Trajectory, train, train_many
+from core.training import Progress, Trajectory, grid_starts, train, train_many
 from service.jobs.models import (
     JobProgress,
     JobResult,
@@ -37,7 +38,8 @@ def run_training(
 ) -> TrainingOutcome:
     """Train as ``request`` says; ``callback`` sees every iteration (and may raise to stop)."""
     optimizer = make_optimizer(request.optimizer.name, **request.optimizer.hyperparameters())
-    if request.starts is None:
+    starts = starts_of(request)
+    if starts is None:
         run = train(
             dataset,
             optimizer,
@@ -58,7 +60,6 @@ def run_training(
         kept = [run.trajectory] if run.trajectory is not None else []
         return TrainingOutcome(result, kept)
 
-    starts = np.array([(w.wx, w.wrec) for w in request.starts], dtype=np.float64)
     many = train_many(
         dataset,
         optimizer,
@@ -93,6 +94,18 @@ def run_training(
         starts=per_start,
     )
     return TrainingOutcome(result, list(many.trajectories))
+
+
+def starts_of(request: TrainRequest) -> np.ndarray | None:
+    """The (k, 2) starts of a multi-start request; None for a single start (``initial``)."""
+    if request.starts_grid is not None:
+        grid = request.starts_grid
+        return grid_starts(
+            (grid.wx_min, grid.wx_max), (grid.wrec_min, grid.wrec_max), grid.nx, grid.ny
+        )
+    if request.starts is not None:
+        return np.array([(w.wx, w.wrec) for w in request.starts], dtype=np.float64)
+    return None
 
 
 def progress_of(progress: Progress) -> JobProgress:

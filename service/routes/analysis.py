@@ -11,10 +11,10 @@ from starlette.responses import Response
 from core.datasets import Dataset
 from service import analysis
 from service.compute import ComputeDep
-from service.config import SettingsDep
+from service.config import Settings, SettingsDep
 from service.datasets import DatasetRegistry, DatasetsDep
 from service.encoding import Format, choose_format, json_response, tabular_responses
-from service.errors import Loc
+from service.errors import LimitExceeded, Loc
 from service.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
 from service.problems import problem_responses
 from service.schemas.analysis import (
@@ -59,9 +59,12 @@ async def post_loss(body: LossRequest, datasets: DatasetsDep, compute: ComputeDe
 
 @router.post("/gradient", response_model=GradientResponse, responses=_ERRORS)
 async def post_gradient(
-    body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep
+    body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
-    """Loss and gradient by backpropagation through time (optionally the per-step trace)."""
+    """Loss and gradient by backpropagation through time (optionally the per-step traces)."""
+    if body.include_sequence_trace:
+        n, width = datasets.shape(body, _BODY)
+        _check_sequence_trace(settings, n, width)
     w = body.weights
     payload = await compute.run(
         _on_dataset,
@@ -72,8 +75,26 @@ async def post_gradient(
         w.wx,
         w.wrec,
         body.include_trace,
+        body.include_sequence_trace,
     )
     return json_response(payload)
+
+
+def _check_sequence_trace(settings: Settings, n_samples: int, width: int) -> None:
+    """LimitExceeded when ``sequence_trace`` would hold over ``max_include_elements`` values.
+
+    The trace is a float64 matrix in memory and a JSON array in the answer, so it is
+    bounded like the other include-style answer (the data of ``GET /datasets/{id}``).
+    """
+    size = n_samples * (width + 1)
+    if size > settings.max_include_elements:
+        raise LimitExceeded(
+            "max_include_elements",
+            settings.max_include_elements,
+            size,
+            "the sequence_trace's values (sequences x (longest sequence + 1))",
+            ("body", "include_sequence_trace"),
+        )
 
 
 @router.post("/gradient-check", response_model=GradientCheckResponse, responses=_ERRORS)

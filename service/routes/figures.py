@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import astuple
 from typing import Annotated, Any, Literal
@@ -132,6 +133,10 @@ def zoom_query(
     ):
         if not low < high:
             raise InvalidInput(("query", f"zoom_{name}_max"), f"must be > zoom_{name}_min ({low})")
+        if not math.isfinite(high - low):
+            raise InvalidInput(
+                ("query", f"zoom_{name}_max"), f"zoom_{name}_max - zoom_{name}_min overflows"
+            )
     return figures.Window(zoom_wx_min, zoom_wx_max, zoom_wrec_min, zoom_wrec_max)
 
 

@@ -56,6 +56,13 @@ class GradientRequest(DatasetRef):
     include_trace: bool = Field(
         default=False, description="Also return dξ/dS_k summed over sequences, k = 0..n."
     )
+    include_sequence_trace: bool = Field(
+        default=False,
+        description=(
+            "Also return dξ/dS_k of each sequence, k = 0..n: sequences x (n + 1) values, "
+            "at most the server's max_include_elements (else 413)."
+        ),
+    )
 
 
 class GradientResponse(BaseModel):
@@ -66,6 +73,14 @@ class GradientResponse(BaseModel):
     trace: list[float | None] | None = Field(
         default=None,
         description="trace[k] = dξ/dS_k summed over sequences, k = 0..n (with include_trace).",
+    )
+    sequence_trace: list[list[float | None]] | None = Field(
+        default=None,
+        description=(
+            "sequence_trace[i][k] = dξ/dS_k of sequence i, k = 0..n over the padded width "
+            "(shorter sequences are left-padded with zeros); its columns sum to `trace` "
+            "(with include_sequence_trace)."
+        ),
     )
     overflow: bool = Field(description=_OVERFLOW)
 

@@ -7,15 +7,16 @@ OpenAPI lists them), and left unset they take core's defaults for the chosen opt
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_serializer
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus
 from service.schemas.common import DatasetRef, FiniteFloat, Problem, RequestModel, Weights
 
-__all__ = ["Job", "JobList", "OptimizerName", "OptimizerSpec", "TrainRequest"]
+__all__ = ["Job", "JobList", "OptimizerName", "OptimizerSpec", "StartsGrid", "TrainRequest"]
 
 OptimizerName = Literal["rprop", "rprop-", "rprop+", "irprop-", "irprop+", "sgd"]
 TUTORIAL_INITIAL = {"wx": -1.5, "wrec": 2.0}
@@ -76,6 +77,46 @@ class OptimizerSpec(RequestModel):
         }
 
 
+class StartsGrid(RequestModel):
+    """Multi-start from every point of an evenly spaced nx x ny grid over a window.
+
+    The points are ``numpy.linspace`` per axis with wx varying fastest: start i * nx + j
+    is (wx[j], wrec[i]), the cell ``loss[i][j]`` of `GET /loss-surface` on the same window.
+    """
+
+    model_config = RequestModel.model_config | {
+        "json_schema_extra": {
+            "examples": [
+                {"wx_min": -2, "wx_max": 2, "wrec_min": -1.5, "wrec_max": 1.5, "nx": 5, "ny": 4}
+            ]
+        }
+    }
+
+    wx_min: FiniteFloat = Field(description="Smallest wx of the grid.")
+    wx_max: FiniteFloat = Field(description="Largest wx of the grid (>= wx_min).")
+    wrec_min: FiniteFloat = Field(description="Smallest wrec of the grid.")
+    wrec_max: FiniteFloat = Field(description="Largest wrec of the grid (>= wrec_min).")
+    nx: int = Field(ge=1, description="Grid points along wx.")
+    ny: int = Field(ge=1, description="Grid points along wrec.")
+
+    @model_validator(mode="after")
+    def _ordered_window(self) -> StartsGrid:
+        for name, low, high in (
+            ("wx", self.wx_min, self.wx_max),
+            ("wrec", self.wrec_min, self.wrec_max),
+        ):
+            if low > high:
+                raise ValueError(f"{name}_max must be >= {name}_min, got {high} < {low}")
+            if not math.isfinite(high - low):  # linspace's step would overflow to NaN
+                raise ValueError(f"{name}_max - {name}_min must be a finite number")
+        return self
+
+    @property
+    def points(self) -> int:
+        """How many starts the grid is (an exact int: checked against limits before building)."""
+        return self.nx * self.ny
+
+
 class TrainRequest(DatasetRef):
     """A training run: the tutorial's (rprop from (-1.5, 2), 500 iterations) by default."""
 
@@ -89,13 +130,25 @@ class TrainRequest(DatasetRef):
                     "starts": [{"wx": -1.5, "wrec": 2}, {"wx": 2, "wrec": -1}],
                     "iterations": 300,
                 },
+                {
+                    "optimizer": {"name": "irprop-"},
+                    "starts_grid": {
+                        "wx_min": -2,
+                        "wx_max": 2,
+                        "wrec_min": -1.5,
+                        "wrec_max": 1.5,
+                        "nx": 5,
+                        "ny": 4,
+                    },
+                    "iterations": 200,
+                },
             ]
         }
     }
 
     initial: Weights = Field(
         default_factory=lambda: Weights.model_validate(TUTORIAL_INITIAL),
-        description="Where training starts (ignored when `starts` is given).",
+        description="Where training starts (ignored when `starts` or `starts_grid` is given).",
     )
     optimizer: OptimizerSpec = Field(
         default_factory=lambda: OptimizerSpec(),
@@ -113,6 +166,26 @@ class TrainRequest(DatasetRef):
         min_length=1,
         description="Multi-start: train from each of these weights; the result reports all.",
     )
+    starts_grid: StartsGrid | None = Field(
+        default=None,
+        description=(
+            "Multi-start from every point of a grid (instead of `starts`); the result "
+            "reports all, start i * nx + j at (wx[j], wrec[i])."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _at_most_one_start_list(self) -> TrainRequest:
+        if self.starts is not None and self.starts_grid is not None:
+            raise ValueError("give starts or starts_grid, not both")
+        return self
+
+    @property
+    def n_starts(self) -> int:
+        """Starts the job trains from: 1, len(starts) or the grid's nx x ny."""
+        if self.starts_grid is not None:
+            return self.starts_grid.points
+        return len(self.starts) if self.starts is not None else 1
 
 
 class Job(BaseModel):

@@ -224,6 +224,7 @@ def test_loss_grid_takes_points_in_any_order() -> None:
         ({"wrec_range": (float("nan"), 1.0)}, "wrec_range"),
         ({"wx_range": (2.0, 1.0)}, "wx_min"),
         ({"wrec_range": (0.0, -1.0)}, "wrec_min"),
+        ({"wx_range": (-1e308, 1e308)}, "wx_max"),
         ({"nx": 0}, "nx"),
         ({"ny": -1}, "ny"),
     ],

@@ -13,7 +13,7 @@ from core.datasets import Dataset, generate, tutorial_dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
 from core.optimizers import OPTIMIZER_NAMES, make_optimizer
-from core.training import Progress, train, train_many
+from core.training import Progress, grid_starts, train, train_many
 from tests.core._reference import forward_slack
 
 # Per optimiser: hyperparameters that keep a run of a few hundred steps interesting.
@@ -249,6 +249,55 @@ def test_train_many_stops_when_every_start_has_converged() -> None:
     assert many.converged.all()
     assert many.iterations < 5000
     assert all(t.wx.shape == (many.iterations + 1,) for t in many.trajectories)
+
+
+def test_grid_starts_are_the_linspace_grid_with_wx_varying_fastest() -> None:
+    starts = grid_starts((-2.0, 2.0), (-1.0, 1.0), 3, 2)
+    assert starts.shape == (6, 2)
+    assert starts.tolist() == [
+        [-2.0, -1.0],
+        [0.0, -1.0],
+        [2.0, -1.0],
+        [-2.0, 1.0],
+        [0.0, 1.0],
+        [2.0, 1.0],
+    ]
+    wx, wrec = np.linspace(0.1, 0.7, 7), np.linspace(-3.0, 5.0, 5)
+    many = grid_starts((0.1, 0.7), (-3.0, 5.0), 7, 5)
+    for i in range(5):
+        for j in range(7):  # row i * nx + j is the surface's loss[i, j]
+            assert many[i * 7 + j].tolist() == [wx[j], wrec[i]]
+
+
+def test_grid_starts_of_one_point_and_of_an_empty_window() -> None:
+    assert grid_starts((1.5, 9.0), (-2.0, 3.0), 1, 1).tolist() == [[1.5, -2.0]]
+    assert grid_starts((1.0, 1.0), (2.0, 2.0), 2, 2).tolist() == [[1.0, 2.0]] * 4
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (((float("nan"), 1.0), (0.0, 1.0), 2, 2), "wx_min"),
+        (((0.0, float("inf")), (0.0, 1.0), 2, 2), "wx_max"),
+        (((0.0, 1.0), (-float("inf"), 1.0), 2, 2), "wrec_min"),
+        (((2.0, 1.0), (0.0, 1.0), 2, 2), "wx_max"),
+        (((0.0, 1.0), (1.0, 0.5), 2, 2), "wrec_max"),
+        (((-1e308, 1e308), (0.0, 1.0), 2, 2), "wx_max"),  # the step would overflow
+        (((0.0, 1.0), (0.0, 1.0), 0, 2), "nx"),
+        (((0.0, 1.0), (0.0, 1.0), 2, -1), "ny"),
+    ],
+)
+def test_grid_starts_rejects_bad_arguments_naming_the_field(args: Any, field: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        grid_starts(*args)
+    assert info.value.field == field
+
+
+def test_train_many_from_grid_starts_reports_them_as_initial() -> None:
+    starts = grid_starts((-1.0, 1.0), (0.0, 0.5), 3, 2)
+    many = train_many(tutorial_dataset(), make_optimizer("rprop"), starts, 20)
+    np.testing.assert_array_equal(many.initial, starts)
+    assert many.weights.shape == (6, 2)
 
 
 # --- the fast path gives BPTT's steps ------------------------------------------------------

@@ -249,6 +249,92 @@ async def test_gradient_and_loss_overflow_are_null(client: httpx.AsyncClient) ->
     assert strict_json(check)["overflow"] is True
 
 
+async def test_sequence_trace_rows_sum_to_the_trace(client: httpx.AsyncClient) -> None:
+    spec = {"n_samples": 50, "min_length": 3, "max_length": 12, "seed": 4}
+    body = {
+        "weights": {"wx": 0.8, "wrec": 1.1},
+        "dataset": spec,
+        "include_trace": True,
+        "include_sequence_trace": True,
+    }
+    response = await client.post("/gradient", json=body)
+    assert response.status_code == 200
+    payload = strict_json(response)
+    rows = np.array(payload["sequence_trace"])
+    assert rows.shape == (50, 13)  # one row per sequence, k = 0..n over the padded width
+    np.testing.assert_allclose(rows.sum(axis=0), payload["trace"], rtol=1e-12, atol=1e-12)
+    assert payload["overflow"] is False
+    ds = generate(50, min_length=3, max_length=12, seed=4)
+    # dξ/dS_n of sequence i is 2 (y_i - t_i) / N, and each step back multiplies by wrec.
+    last = 2 * (outputs(ds.inputs, 0.8, 1.1) - ds.targets) / 50
+    np.testing.assert_allclose(rows[:, -1], last, rtol=1e-12)
+    np.testing.assert_allclose(rows[:, :-1], 1.1 * rows[:, 1:], rtol=1e-12)
+    without = await client.post("/gradient", json={**body, "include_sequence_trace": False})
+    assert "sequence_trace" not in without.json()
+    assert without.json()["gradient"] == payload["gradient"]
+
+
+async def test_sequence_trace_over_the_include_limit_is_413(tmp_path: Path) -> None:
+    # The tutorial dataset: 20 sequences x (10 + 1) = 220 values.
+    weights = {"wx": 1, "wrec": 2}
+    async with running(Settings(data_dir=tmp_path, max_include_elements=219)) as (_, client):
+        body = problem(
+            await client.post(
+                "/gradient", json={"weights": weights, "include_sequence_trace": True}
+            ),
+            413,
+        )
+        assert body["limit"] == {"name": "max_include_elements", "value": 219}
+        assert "RNNLAB_MAX_INCLUDE_ELEMENTS" in body["detail"]
+        assert body["errors"][0]["loc"] == ["body", "include_sequence_trace"]
+        plain = await client.post("/gradient", json={"weights": weights, "include_trace": True})
+        assert plain.status_code == 200  # only the per-sequence trace counts
+    async with running(Settings(data_dir=tmp_path, max_include_elements=220)) as (_, client):
+        ok = await client.post(
+            "/gradient", json={"weights": weights, "include_sequence_trace": True}
+        )
+        assert ok.status_code == 200
+        assert len(ok.json()["sequence_trace"]) == 20
+
+
+async def test_a_huge_sequence_trace_is_refused_at_once(client: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    body = {
+        "weights": {"wx": 1, "wrec": 1},
+        "dataset": {"n_samples": 1_000_000, "length": 100},
+        "include_sequence_trace": True,
+    }
+    limit = problem(await client.post("/gradient", json=body), 413)["limit"]
+    assert time.perf_counter() - started < 1.0
+    assert limit["name"] == "max_include_elements"
+
+
+async def test_sequence_trace_overflow_is_null_with_the_flag(client: httpx.AsyncClient) -> None:
+    # At wrec = 10 the outputs (~1e199) are finite but dξ/dS_k grows tenfold per step back
+    # and leaves float64 some 110 steps before k = 0.
+    spec = {"n_samples": 5, "length": 200, "seed": 3}
+    body = {"weights": {"wx": 1.0, "wrec": 10.0}, "dataset": spec}
+    response = await client.post("/gradient", json={**body, "include_sequence_trace": True})
+    assert response.status_code == 200
+    payload = strict_json(response)
+    assert payload["overflow"] is True
+    rows = payload["sequence_trace"]
+    assert len(rows) == 5
+    ds = generate(5, 200, seed=3)
+    last = 2 * (outputs(ds.inputs, 1.0, 10.0) - ds.targets) / 5
+    for i, row in enumerate(rows):
+        assert len(row) == 201
+        assert row[0] is None  # overflowed: null, never Infinity
+        assert row[-1] == pytest.approx(last[i], rel=1e-12)
+        nulls = [value is None for value in row]
+        assert nulls == sorted(nulls, reverse=True)  # null from k = 0 up to a point
+    everything = await client.post(
+        "/gradient",
+        json={**body, "weights": {"wx": 1.0, "wrec": 1000.0}, "include_sequence_trace": True},
+    )
+    assert strict_json(everything)["sequence_trace"] == [[None] * 201] * 5
+
+
 @pytest.mark.parametrize(
     ("params", "loc"),
     [
@@ -257,6 +343,7 @@ async def test_gradient_and_loss_overflow_are_null(client: httpx.AsyncClient) ->
         ({"wx_min": "nan"}, ["query", "wx_min"]),
         ({"wx_max": "inf"}, ["query", "wx_max"]),
         ({"wrec_max": "1e400"}, ["query", "wrec_max"]),
+        ({"wx_min": -1e308, "wx_max": 1e308}, ["query", "wx_max"]),
         ({"resolution": 0}, ["query", "resolution"]),
         ({"format": "xml"}, ["query", "format"]),
         ({"length": 5}, ["query", "n_samples"]),

@@ -227,6 +227,8 @@ async def test_limits_are_413_problems(client: httpx.AsyncClient, query: str, se
         "resolution=1",
         "wx_min=1&wx_max=1",
         "zoom_wrec_min=2&zoom_wrec_max=1",
+        "wx_min=-1e308&wx_max=1e308",
+        "zoom_wrec_min=-1e308&zoom_wrec_max=1e308",
         "points=1:x",
         "wx_max=inf",
         "n_samples=0",

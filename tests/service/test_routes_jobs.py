@@ -22,6 +22,8 @@ from tests.service._jobs import InlineWorker, free_port
 pytestmark = pytest.mark.anyio
 
 TUTORIAL_SEQUENCE = [0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
+# A 3 x 2 grid of starts: wx in {-1, 0, 1}, wrec in {0.5, 1.5}.
+GRID = {"wx_min": -1, "wx_max": 1, "wrec_min": 0.5, "wrec_max": 1.5, "nx": 3, "ny": 2}
 
 
 async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
@@ -108,6 +110,28 @@ async def test_wait_too_short_still_answers_202(idle: httpx.AsyncClient) -> None
         ({"initial": {"wx": 1}}, 422, ["body", "initial", "wrec"]),
         ({"starts": []}, 422, ["body", "starts"]),
         ({"starts": [{"wx": 0, "wrec": 0}] * 300}, 413, ["body", "starts"]),
+        ({"starts_grid": {**GRID, "nx": 0}}, 422, ["body", "starts_grid", "nx"]),
+        ({"starts_grid": {**GRID, "ny": 1.5}}, 422, ["body", "starts_grid", "ny"]),
+        ({"starts_grid": {**GRID, "wx_min": 2}}, 422, ["body", "starts_grid"]),
+        ({"starts_grid": {**GRID, "wrec_max": -1}}, 422, ["body", "starts_grid"]),
+        (
+            {"starts_grid": {**GRID, "wx_min": -1e308, "wx_max": 1e308}},
+            422,
+            ["body", "starts_grid"],
+        ),
+        ({"starts_grid": {**GRID, "wx_max": "inf"}}, 422, ["body", "starts_grid", "wx_max"]),
+        ({"starts_grid": {"wx_min": 0, "wx_max": 1, "nx": 2}}, 422, ["body", "starts_grid", "ny"]),
+        ({"starts_grid": {**GRID, "nx": 20, "ny": 13}}, 413, ["body", "starts_grid"]),
+        ({"starts_grid": {**GRID, "nx": 10**12, "ny": 10**12}}, 413, ["body", "starts_grid"]),
+        (
+            {
+                "dataset": {"n_samples": 100_000, "length": 100},
+                "iterations": 200,
+                "starts_grid": GRID,
+            },
+            413,
+            ["body", "iterations"],
+        ),  # 6 starts x 200 iterations x 10**7 elements: over max_job_work (1 start is not)
         ({"unknown": 1}, 422, ["body", "unknown"]),
         (
             {"dataset": {"n_samples": 2, "length": 3, "seed": 2**32, "generator": "legacy"}},
@@ -134,6 +158,58 @@ async def test_bad_requests_are_rejected_before_anything_is_queued(
     assert response.headers["content-type"] == "application/problem+json"
     assert loc in [error["loc"] for error in response.json()["errors"]]
     assert (await idle.get("/jobs")).json()["items"] == []
+
+
+async def test_a_grid_of_starts_trains_every_point_like_the_same_starts(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"optimizer": {"name": "irprop-"}, "iterations": 60, "starts_grid": GRID}
+    response = await client.post("/train?wait=30", json=body)
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["status"] == "succeeded"
+    starts = job["result"]["starts"]
+    grid = [{"wx": wx, "wrec": wrec} for wrec in (0.5, 1.5) for wx in (-1.0, 0.0, 1.0)]
+    assert [start["initial"] for start in starts] == grid  # wx varies fastest
+    best = job["result"]["best_start"]
+    assert job["result"]["weights"] == starts[best]["weights"]
+    # The same points given as `starts` train the same way and report the same.
+    listed = {"optimizer": {"name": "irprop-"}, "iterations": 60, "starts": grid}
+    same = (await client.post("/train?wait=30", json=listed)).json()
+    assert same["result"] == job["result"]
+    path = f"/jobs/{job['id']}/trajectory"
+    last = (await client.get(path, params={"start": 5})).json()
+    assert (last["wx"][0], last["wrec"][0]) == (1.0, 1.5)
+    assert (await client.get(path, params={"start": 6})).status_code == 404
+
+
+async def test_a_queued_grid_job_shows_its_first_point(idle: httpx.AsyncClient) -> None:
+    job = (await idle.post("/train", json={"starts_grid": GRID})).json()
+    assert job["progress"]["weights"] == {"wx": -1.0, "wrec": 0.5}
+
+
+async def test_starts_and_starts_grid_together_are_422_naming_both(
+    idle: httpx.AsyncClient,
+) -> None:
+    body = {"starts": [{"wx": 0, "wrec": 0}], "starts_grid": GRID}
+    response = await idle.post("/train", json=body)
+    assert response.status_code == 422
+    assert "starts" in response.json()["detail"]
+    assert "starts_grid" in response.json()["detail"]
+    assert (await idle.get("/jobs")).json()["items"] == []
+
+
+async def test_too_many_grid_points_is_413_naming_max_starts(tmp_path: Path) -> None:
+    async for _, client in started(Settings(data_dir=tmp_path, max_starts=6)):
+        ok = await client.post("/train", json={"starts_grid": GRID})
+        assert ok.status_code == 202
+        response = await client.post("/train", json={"starts_grid": {**GRID, "ny": 3}})
+        assert response.status_code == 413
+        problem = response.json()
+        assert problem["limit"] == {"name": "max_starts", "value": 6}
+        assert "RNNLAB_MAX_STARTS" in problem["detail"]
+        assert "9" in problem["detail"]
+        assert len((await client.get("/jobs")).json()["items"]) == 1
 
 
 async def test_an_unknown_dataset_is_404_and_not_queued(idle: httpx.AsyncClient) -> None:
