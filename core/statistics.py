@@ -27,12 +27,14 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from core.datasets import Dataset
+from core.model import losses_at
 
 __all__ = ["MAX_FAST_WIDTH", "RTOL", "Evaluation", "Statistics", "statistics"]
 
@@ -86,6 +88,12 @@ class Statistics:
         self.mean_abs_t = m.t_abs_sum / n
         self.mean_abs_e = m.e_abs_sum / n
         self.coefficients = _coefficient_table(gram / n, c_e / n, c_t / n, col_sum / n)
+        # Bits with integer targets: the sums are integers, so the loss can be had exactly.
+        self._exact: _ExactLoss | None = None
+        if exact:
+            self._exact = _ExactLoss(
+                [int(c) for c in _antidiagonal_sums(gram)], [int(c) for c in c_t], int(t_sq), n
+            )
         self.abs_coefficients = np.abs(self.coefficients)
         self._signed = bool((self.coefficients < 0).any())
         self._powers = np.arange(2 * T - 1, dtype=np.float64)
@@ -218,6 +226,41 @@ class Statistics:
         if magnitude == 0.0:
             return bound == 0.0
         return _TINY <= magnitude <= self.safe_max and bound <= rtol * magnitude
+
+    def settle(
+        self, dataset: Dataset, wx: NDArray[np.float64], wrec: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Losses at points the float evaluation left unsure: exact where that is possible
+        and BPTT would agree (clear of float64's overflow and underflow), else the forward pass.
+        """
+        values = self.exact_losses(wx, wrec)
+        if values is None:
+            return losses_at(dataset, wx, wrec)
+        magnitude = np.abs(values)
+        agreed = ((magnitude >= _TINY) & (magnitude <= self.safe_max)) | (magnitude == 0)
+        if not agreed.all():
+            values[~agreed] = losses_at(dataset, wx[~agreed], wrec[~agreed])
+        return values
+
+    def exact_losses(
+        self, wx: NDArray[np.float64], wrec: NDArray[np.float64]
+    ) -> NDArray[np.float64] | None:
+        """The loss at points (wx[p], wrec[p]) in exact arithmetic, correctly rounded.
+
+        Only for bits with integer targets (else None). Costs O(T) big-integer operations
+        per point, whatever the number of sequences: the fallback for the few points the
+        float evaluation cannot vouch for, instead of a forward pass over all the data.
+        """
+        if self._exact is None:
+            return None
+        exact = self._exact
+        return np.array(
+            [
+                exact.loss(a, r) if math.isfinite(a) and math.isfinite(r) else math.nan
+                for a, r in zip(wx.tolist(), wrec.tolist(), strict=True)
+            ],
+            dtype=np.float64,
+        )
 
     def loss_grid(
         self, wx: NDArray[np.float64], wrec: NDArray[np.float64]
@@ -427,6 +470,35 @@ def _vouched(
     magnitude = np.abs(value)
     normal = (magnitude >= _TINY) & (magnitude <= safe_max) & (bound <= RTOL * magnitude)
     return np.asarray(normal | ((magnitude == 0) & (bound == 0)))
+
+
+@dataclass(frozen=True)
+class _ExactLoss:
+    """n * loss = wx^2 sum_m A_m r^m - 2 wx sum_j B_j r^j + C, with integer A, B, C."""
+
+    a: list[int]  # sum_i P_i(r)^2 by power of r
+    b: list[int]  # sum_i t_i P_i(r) by power of r
+    c: int  # sum_i t_i^2
+    n: int
+
+    def loss(self, wx: float, wrec: float) -> float:
+        w = Fraction(wx)
+        total = w * w * _exact_polynomial(self.a, wrec) - 2 * w * _exact_polynomial(self.b, wrec)
+        try:
+            return float((total + self.c) / self.n)
+        except OverflowError:
+            return math.inf
+
+
+def _exact_polynomial(coefficients: list[int], r: float) -> Fraction:
+    """sum_m c_m r^m exactly: r = p / q, so it is sum_m c_m p^m q^(D - m) / q^D (Horner)."""
+    p, q = r.as_integer_ratio()
+    degree = len(coefficients) - 1
+    total, q_power = coefficients[degree], 1
+    for m in range(degree - 1, -1, -1):
+        q_power *= q
+        total = total * p + coefficients[m] * q_power
+    return Fraction(total, q**degree)
 
 
 def _coefficient_table(

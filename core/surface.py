@@ -11,12 +11,13 @@ from numpy.typing import NDArray
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
-from core.statistics import statistics
+from core.statistics import MAX_FAST_WIDTH, statistics
 
 __all__ = [
     "TUTORIAL_POINTS",
     "GradientOverTime",
     "LossSurface",
+    "evaluation_cost",
     "gradient_over_time",
     "loss_grid",
     "loss_surface",
@@ -55,6 +56,18 @@ class GradientOverTime:
     grads: NDArray[np.float64]
 
 
+def evaluation_cost(n_samples: int, width: int, points: int) -> int:
+    """Rough count of arithmetic operations to evaluate the loss at ``points`` points.
+
+    Up to MAX_FAST_WIDTH steps: one pass building the statistics (n x width^2), then O(width)
+    per point; wider datasets: the forward pass at every point (points x n x width). The
+    few points the fast path cannot vouch for go to BPTT and are not counted.
+    """
+    if width <= MAX_FAST_WIDTH:
+        return n_samples * width * width + points * 2 * width
+    return points * n_samples * width
+
+
 def loss_grid(
     dataset: Dataset, wx: NDArray[np.float64], wrec: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -65,7 +78,7 @@ def loss_grid(
     grid, unsure = stats.loss_grid(wx, wrec)
     if unsure is not None:
         rows, cols = np.nonzero(unsure)
-        grid[rows, cols] = losses_at(dataset, wx[cols], wrec[rows])
+        grid[rows, cols] = stats.settle(dataset, wx[cols], wrec[rows])
     return grid
 
 

@@ -139,7 +139,7 @@ class _Oracle:
         loss = np.array(ev.loss, dtype=np.float64)
         unsure = ~ev.sure
         if unsure.any():
-            loss[unsure] = losses_at(self.dataset, w[unsure, 0], w[unsure, 1])
+            loss[unsure] = self.stats.settle(self.dataset, w[unsure, 0], w[unsure, 1])
         return loss
 
 

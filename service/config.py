@@ -87,11 +87,12 @@ class Settings(BaseSettings):
         default=1024, ge=1, description="Most points of one gradient-over-time."
     )
     max_work: int = Field(
-        default=10_000_000_000,
+        default=20_000_000_000,
         ge=1,
         description=(
-            "Most state updates of one surface or gradient-over-time request: "
-            "points x sequences x longest sequence."
+            "Most work of one surface or gradient-over-time request: sequences x longest^2 "
+            "+ 2 x points x longest (the fast path); for datasets longer than 1024 steps, "
+            "points x sequences x longest (the forward pass at every point)."
         ),
     )
     max_predict_sequences: int = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.surface import evaluation_cost
 from service.config import Settings
 from service.errors import LimitExceeded, Loc
 
@@ -9,8 +10,8 @@ __all__ = ["check_work", "work"]
 
 
 def work(points: int, n_samples: int, width: int) -> int:
-    """State updates of evaluating ``points`` points on an n_samples x width dataset."""
-    return points * n_samples * width
+    """Operations to evaluate ``points`` points on an n_samples x width dataset (core's model)."""
+    return evaluation_cost(n_samples, width, points)
 
 
 def check_work(settings: Settings, points: int, n_samples: int, width: int, loc: Loc) -> None:
@@ -21,6 +22,7 @@ def check_work(settings: Settings, points: int, n_samples: int, width: int, loc:
             "max_work",
             settings.max_work,
             cost,
-            "the work (points x sequences x longest sequence)",
+            "the work (sequences x longest^2 + 2 x points x longest; beyond 1024 steps, "
+            "points x sequences x longest)",
             loc,
         )

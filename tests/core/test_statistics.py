@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from core.bptt import gradient
 from core.datasets import from_sequences, generate, tutorial_dataset
+from core.model import losses_at
 from core.statistics import MAX_FAST_WIDTH, RTOL, Statistics, statistics
 from tests.core._reference import (
     TUTORIAL_VALUES,
@@ -271,3 +272,46 @@ def test_statistics_of_big_binary_data_are_exact(kind: str) -> None:
         assert rel_close(float(ev.grad_wx), gx, RTOL, UNDERFLOW)
         assert rel_close(float(ev.grad_wrec), gr, RTOL, UNDERFLOW)
     assert answered >= 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 1), min_size=1, max_size=12), min_size=1, max_size=6),
+    st.lists(st.tuples(st.floats(-4, 4), st.floats(-3, 3)), min_size=1, max_size=4),
+)
+def test_exact_losses_are_the_correctly_rounded_loss(
+    rows: list[list[int]], points: list[tuple[float, float]]
+) -> None:
+    ds = from_sequences(rows)
+    wx, wrec = (np.array(axis, dtype=np.float64) for axis in zip(*points, strict=True))
+    values = statistics(ds).exact_losses(wx, wrec)
+    assert values is not None
+    for value, (a, r) in zip(values.tolist(), points, strict=True):
+        reference = exact(rows, default_targets(rows, None), a, r).loss
+        assert value == float(reference)  # not close: equal, to the last bit
+
+
+def test_exact_losses_need_integer_data() -> None:
+    real = from_sequences([[0.5, 1.0], [1.0]])
+    assert statistics(real).exact_losses(np.array([1.0]), np.array([1.0])) is None
+    assert (
+        statistics(from_sequences([[1, 0]], [0.5])).exact_losses(np.array([1.0]), np.array([1.0]))
+        is None
+    )
+
+
+def test_settle_answers_the_valley_of_long_sequences_exactly() -> None:
+    # Where neither float form can vouch for the loss (the valley of 100-step sequences),
+    # settle() is exact and agrees with the forward pass within its rounding.
+    ds = generate(2_000, 100, seed=1)
+    stats = statistics(ds)
+    axis = np.linspace(0.9, 1.1, 257)
+    _, unsure = stats.loss_grid(axis, axis)
+    assert unsure is not None
+    rows, cols = np.nonzero(unsure)
+    settled = stats.settle(ds, axis[cols], axis[rows])
+    exact_values = stats.exact_losses(axis[cols], axis[rows])
+    assert exact_values is not None
+    np.testing.assert_array_equal(settled, exact_values)
+    forward = losses_at(ds, axis[cols], axis[rows])
+    np.testing.assert_allclose(settled, forward, rtol=1e-9)

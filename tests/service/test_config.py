@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from core import evaluation_cost
 from service.config import Settings
 
 
@@ -17,7 +18,9 @@ def test_defaults_admit_the_sizes_the_service_promises() -> None:
     assert s.max_sequence_length >= 10_000
     assert s.max_resolution >= 2048
     assert s.max_grid_points >= 2048 * 2048
-    assert s.max_work >= 2048 * 2048 * 20 * 10  # a 2048 x 2048 surface of the tutorial dataset
+    # A 2048 x 2048 surface of the largest generated and uploaded datasets.
+    assert s.max_work >= evaluation_cost(1_000_000, 100, 2048 * 2048)
+    assert s.max_work >= evaluation_cost(100_000, 100, 2048 * 2048)
     assert s.max_predict_elements >= 100_000 * 100
     assert (s.host, s.port) == ("127.0.0.1", 8000)
     assert s.data_dir == Path("data")

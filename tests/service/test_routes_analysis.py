@@ -365,7 +365,8 @@ async def test_bad_surface_queries_are_422(
         ({"resolution": 11}, {"max_resolution": 10}, "max_resolution", ["query", "resolution"]),
         ({"nx": 11, "ny": 2}, {"max_resolution": 10}, "max_resolution", ["query", "nx"]),
         ({"nx": 10, "ny": 11}, {"max_grid_points": 100}, "max_grid_points", ["query"]),
-        ({"resolution": 10}, {"max_work": 19_999}, "max_work", ["query", "resolution"]),
+        # The tutorial's 20 x 10: 20 x 10^2 + 2 x 100 x 10 = 4,000.
+        ({"resolution": 10}, {"max_work": 3_999}, "max_work", ["query", "resolution"]),
         (
             {"n_samples": 11, "length": 2},
             {"max_samples": 10},
@@ -395,7 +396,7 @@ async def test_huge_requests_are_refused_at_once(client: httpx.AsyncClient) -> N
     for params in (
         {"resolution": 100_000},
         {"nx": 4096, "ny": 4096},
-        {"n_samples": 1_000_000, "length": 100, "resolution": 2048},
+        {"n_samples": 100_000, "length": 1000, "resolution": 2048},  # over max_work
         {"n_samples": 10**15, "length": 10**9},
     ):
         assert (await client.get("/loss-surface", params=params)).status_code == 413
