@@ -102,6 +102,16 @@ async def _core_invalid_input(request: Request, exc: InvalidInputError) -> Respo
 async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
     """FastAPI's own 422, minus the echoed ``input`` (which may hold NaN or huge data)."""
     errors = [_clean_error(error) for error in exc.errors()]
+    content_type = request.headers.get("content-type", "")
+    if request.method in {"POST", "PUT", "PATCH"} and "json" not in content_type.lower():
+        # FastAPI reads a JSON body only when it is declared as JSON, and then says the
+        # body "should be a valid dictionary": name the actual mistake.
+        for error in errors:
+            if error["loc"] == ["body"]:
+                error["msg"] = (
+                    f"the body must be JSON sent as Content-Type: application/json "
+                    f"(got {content_type or 'no Content-Type'})"
+                )
     return _validation_problem(request, errors)
 
 

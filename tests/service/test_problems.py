@@ -70,7 +70,9 @@ async def test_json_body_without_json_content_type_is_a_422_problem(
         content=b'{"weights": {"wx": 1, "wrec": 1}}',
         headers={"content-type": "text/plain"},
     )
-    problem(await client.send(request), 422)
+    body = problem(await client.send(request), 422)
+    assert "Content-Type: application/json" in body["detail"]
+    assert "text/plain" in body["errors"][0]["msg"]
 
 
 async def test_missing_required_field_lists_every_error(client: httpx.AsyncClient) -> None:
