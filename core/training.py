@@ -167,11 +167,15 @@ def _run(
     done = 0
     converged = np.zeros(weights.shape[0], dtype=bool)
     diverged = np.zeros(weights.shape[0], dtype=bool)
+    many = weights.shape[0] > 1
     with np.errstate(over="ignore", invalid="ignore"):
         for done in range(1, iterations + 1):
-            before = weights.copy() if tolerance is not None else weights
+            before = weights.copy() if tolerance is not None or many else weights
             grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)
             optimizer.step(state, weights, grad, loss)
+            if many:  # a start that converged or diverged stays where it stopped
+                stopped = converged | diverged
+                weights[stopped] = before[stopped]
             if path is not None:
                 path[done] = weights
             if callback is not None:

@@ -251,6 +251,24 @@ def test_train_many_stops_when_every_start_has_converged() -> None:
     assert all(t.wx.shape == (many.iterations + 1,) for t in many.trajectories)
 
 
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_a_converged_start_stays_where_it_stopped(name: str) -> None:
+    # One start converges long before the other; it must end where a run of its own ends.
+    ds = tutorial_dataset()
+    opt = (
+        (lambda: make_optimizer("sgd", learning_rate=1e-3, clip_norm=1.0))
+        if name == "sgd"
+        else (lambda: make_optimizer(name))
+    )
+    starts = [(1.0, 1.0 + 1e-9), (-1.5, 2.0)]
+    many = train_many(ds, opt(), starts, 400, tolerance=1e-5)
+    one = train(ds, opt(), starts[0], 400, tolerance=1e-5)
+    assert one.converged
+    assert one.iterations < many.iterations
+    np.testing.assert_array_equal(many.weights[0], [one.wx, one.wrec])
+    assert bool(many.converged[0])
+
+
 def test_grid_starts_are_the_linspace_grid_with_wx_varying_fastest() -> None:
     starts = grid_starts((-2.0, 2.0), (-1.0, 1.0), 3, 2)
     assert starts.shape == (6, 2)
