@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench openapi lint
+.PHONY: serve test bench openapi
 
 $(BIN)/rnnlab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,8 @@ serve: $(BIN)/rnnlab  ## the API with its embedded queue and workers on http://1
 	$(BIN)/rnnlab serve
 
 test: $(BIN)/rnnlab  ## lint, type-check and the whole test suite
-	$(BIN)/ruff check core service tests bench
+	$(BIN)/ruff check core service tests bench scripts
+	$(BIN)/ruff format --check core service tests bench scripts
 	$(BIN)/mypy core service
 	$(BIN)/pytest
 
