@@ -77,8 +77,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _instrument(app: FastAPI) -> None:
     """/metrics: request counts and latencies per route, in a registry of this app's own
-    (several apps in one process, as in tests, would otherwise share and lose series)."""
+    (several apps in one process, as in tests, would otherwise share and lose series).
+
+    The registry is ``app.state.metrics_registry``: the jobs lifespan adds the job series.
+    """
     registry = CollectorRegistry()
+    app.state.metrics_registry = registry
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
     Instrumentator(excluded_handlers=["/metrics"], registry=registry).instrument(app).expose(

@@ -168,6 +168,14 @@ class Settings(BaseSettings):
         ),
     )
     reaper_interval: float = Field(default=2.0, gt=0, description="Seconds between reaper passes.")
+    job_retention_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Finished jobs (records and trajectories) are deleted by the reaper this many "
+            "seconds after they ended; 0 keeps them forever."
+        ),
+    )
     max_train_wait: float = Field(
         default=600.0,
         ge=0,

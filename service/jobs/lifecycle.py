@@ -2,7 +2,8 @@
 
 ``create_app``'s lifespan enters :func:`jobs_lifespan`; it sets ``app.state.jobs`` (the
 ``JobService`` routes use), replaces the readiness check (503 while the store or queue
-does not answer) and installs the hook ``POST /predict`` uses for ``job_id``.
+does not answer), installs the hook ``POST /predict`` uses for ``job_id`` and adds the
+job series to /metrics (``app.state.metrics_registry``) for as long as the backend is open.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from service.config import Settings
 from service.errors import BackendUnavailable
 from service.jobs.backend import JobBackend, open_backend
+from service.jobs.metrics import JobMetrics
 from service.jobs.queue import QueueUnavailableError
 from service.jobs.reaper import Reaper
 from service.jobs.service import RETRY_AFTER_DOWN, JobService
@@ -52,20 +54,25 @@ async def jobs_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     app.state.ready_check = ready_check
     app.state.resolve_job_weights = resolve_job_weights
+    metrics = JobMetrics(backend)
+    app.state.metrics_registry.register(metrics)
     reaper = _ReaperThread(backend, settings)
     reaper.start()
     try:
         yield
     finally:
         reaper.stop()
+        app.state.metrics_registry.unregister(metrics)
         backend.close()
 
 
 class _ReaperThread:
-    """Runs ``Reaper.reap`` every ``reaper_interval`` seconds, off the event loop."""
+    """Runs ``Reaper.reap`` and ``Reaper.purge`` every ``reaper_interval`` seconds, off the loop."""
 
     def __init__(self, backend: JobBackend, settings: Settings) -> None:
-        self._reaper = Reaper(backend, settings.heartbeat_timeout)
+        self._reaper = Reaper(
+            backend, settings.heartbeat_timeout, retention=settings.job_retention_seconds
+        )
         self._interval = settings.reaper_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rnnlab-reaper", daemon=True)
@@ -82,6 +89,7 @@ class _ReaperThread:
         while not self._stop.wait(self._interval):
             try:
                 self._reaper.reap()
+                self._reaper.purge()
             except (StoreUnavailableError, QueueUnavailableError) as exc:
                 if not self._failing:  # log the outage once, not every pass
                     logger.warning("reaper: job backend unavailable: %s", exc)

@@ -80,8 +80,15 @@ class JobQueue:
         tasks = self._guard(self.huey.pending)
         return {str(task.id) for task in tasks}
 
+    def pending_count(self) -> int:
+        """Tasks waiting in the queue: one indexed count (SQLite) or LLEN (Redis).
+
+        A cancelled job's task counts until a worker takes it and skips it.
+        """
+        return int(self._guard(self.huey.pending_count))
+
     def ping(self) -> None:
-        self._guard(self.huey.pending_count)
+        self.pending_count()
 
     def close(self) -> None:
         close = getattr(self.huey.storage, "close", None)

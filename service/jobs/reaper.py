@@ -1,4 +1,4 @@
-"""The reaper: jobs whose worker vanished end ``failed`` instead of waiting forever.
+"""The reaper: jobs whose worker vanished end ``failed``; old finished jobs are purged.
 
 huey has no acknowledgements: a worker killed with SIGKILL takes its task with it, and
 nothing is left to say so. Two symptoms are checked every ``reaper_interval`` seconds:
@@ -14,31 +14,64 @@ nothing is left to say so. Two symptoms are checked every ``reaper_interval`` se
 Reapers run in every API process; they race safely, because each failure is a
 conditional transition (only while the job is still in the state that was judged).
 A job whose cancel was requested ends ``cancelled`` instead of ``failed``.
+
+With ``job_retention_seconds`` > 0, each pass also deletes finished jobs (with their
+requests and trajectories) that ended longer ago than that, oldest first, in transactions
+of ``PURGE_BATCH`` and at most ``PURGE_BATCHES`` of them per pass: a backlog (retention
+just switched on) drains over a few passes instead of holding the store's write lock, or
+this thread, long enough to delay the detection of lost workers. Racing purges in several
+API processes are harmless: a finished record never changes, deleting it twice is a no-op.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from service.jobs.backend import JobBackend
 from service.jobs.models import JobRecord, problem, utcnow
+from service.jobs.store import JobNotFoundError
 
 logger = logging.getLogger("rnnlab.reaper")
 
+PURGE_BATCH = 100  # finished jobs deleted per transaction (trajectories can be large)
+PURGE_BATCHES = 10  # transactions per pass: at most 1,000 jobs per reaper_interval
+
 
 class Reaper:
-    """One ``reap()`` per pass; remembers the queued jobs it suspects between passes."""
+    """One ``reap()`` and one ``purge()`` per pass; remembers suspect queued jobs between passes.
 
-    def __init__(self, backend: JobBackend, heartbeat_timeout: float) -> None:
+    ``retention`` is ``job_retention_seconds``: 0 keeps finished jobs forever.
+    """
+
+    def __init__(
+        self, backend: JobBackend, heartbeat_timeout: float, retention: float = 0.0
+    ) -> None:
         self._backend = backend
         self._timeout = heartbeat_timeout
+        self._retention = retention
         self._suspects: set[str] = set()
 
     def reap(self) -> list[JobRecord]:
         """Fail the jobs whose worker is gone; returns them."""
         return self._reap_running() + self._reap_queued()
+
+    def purge(self) -> int:
+        """Delete finished jobs older than the retention (at most one pass's worth); how many."""
+        if self._retention <= 0:
+            return 0
+        cutoff = utcnow() - timedelta(seconds=self._retention)
+        purged = 0
+        for _ in range(PURGE_BATCHES):
+            deleted = self._backend.store.purge_finished(cutoff, PURGE_BATCH)
+            purged += deleted
+            if deleted < PURGE_BATCH:
+                break
+        if purged:
+            logger.debug("purged %d jobs that finished over %g s ago", purged, self._retention)
+        return purged
 
     def _reap_running(self) -> list[JobRecord]:
         store = self._backend.store
@@ -58,7 +91,7 @@ class Reaper:
                 f"(limit heartbeat_timeout={self._timeout:g} s): it was killed or lost "
                 "its connection; the job did not finish"
             )
-            done = store.finish(job.id, **self._ending(job, detail), only_if=still_stale)
+            done = self._finish(job, detail, only_if=still_stale)
             if done is not None:
                 logger.warning("job %s: %s", job.id, detail)
                 reaped.append(done)
@@ -77,14 +110,21 @@ class Reaper:
                     "the job's task is no longer in the queue but no worker started it "
                     "(a worker died while taking it, or the queue was flushed)"
                 )
-                done = store.finish(
-                    job.id, **self._ending(job, detail), only_if=lambda j: j.status == "queued"
-                )
+                done = self._finish(job, detail, only_if=lambda j: j.status == "queued")
                 if done is not None:
                     logger.warning("job %s: %s", job.id, detail)
                     reaped.append(done)
         self._suspects = missing
         return reaped
+
+    def _finish(
+        self, job: JobRecord, detail: str, only_if: Callable[[JobRecord], bool]
+    ) -> JobRecord | None:
+        """End ``job`` as lost, if ``only_if`` still holds; None if it ended (or went) meanwhile."""
+        try:
+            return self._backend.store.finish(job.id, **self._ending(job, detail), only_if=only_if)
+        except JobNotFoundError:  # ended by its worker and purged since it was listed
+            return None
 
     @staticmethod
     def _ending(job: JobRecord, detail: str) -> dict[str, Any]:

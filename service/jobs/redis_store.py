@@ -3,13 +3,17 @@
 Layout under ``prefix``: ``{prefix}:job:{id}`` holds the record as JSON and
 ``{prefix}:request:{id}`` the request it was submitted with; the sorted sets
 ``{prefix}:jobs`` and ``{prefix}:jobs:{status}`` index ids (all scores 0, so members sort
-by id, that is by age); ``{prefix}:traj:{id}`` is a hash start -> float64 bytes.
-Transitions use WATCH/MULTI and retry when another process wrote the record first.
+by id, that is by age); ``{prefix}:finished`` indexes finished jobs by when they ended
+(score: Unix time of ``finished_at``), for the retention purge; ``{prefix}:traj:{id}`` is
+a hash start -> float64 bytes. Transitions use WATCH/MULTI and retry when another process
+wrote the record first; every index moves in the same MULTI as the record, so the status
+sets are exact counts at every instant (``count_by_status`` reads them in one MULTI).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import redis
@@ -18,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from core.training import Trajectory
-from service.jobs.models import JOB_STATUSES, JobRecord, JobStatus
+from service.jobs.models import FINISHED_STATUSES, JOB_STATUSES, JobRecord, JobStatus
 from service.jobs.store import (
     JobNotFoundError,
     JobStore,
@@ -30,6 +34,8 @@ from service.jobs.store import (
 
 T = TypeVar("T")
 
+BACKFILL_PAGE = 500  # finished records indexed per round trip by the one-time backfill
+
 
 class RedisJobStore(JobStore):
     """Job records in the Redis database at ``url``."""
@@ -40,6 +46,7 @@ class RedisJobStore(JobStore):
         self._redis = redis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=15
         )
+        self._finished_indexed = False  # see _index_finished_once
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -63,6 +70,8 @@ class RedisJobStore(JobStore):
                 pipe.set(self._key("request", record.id), request)
                 pipe.zadd(self._key("jobs"), {record.id: 0})
                 pipe.zadd(self._key("jobs", record.status), {record.id: 0})
+                if record.finished and record.finished_at is not None:
+                    pipe.zadd(self._key("finished"), {record.id: record.finished_at.timestamp()})
                 pipe.execute()
 
         self._call(run)
@@ -95,20 +104,75 @@ class RedisJobStore(JobStore):
     def count(self, status: JobStatus) -> int:
         return int(self._call(lambda: self._redis.zcard(self._key("jobs", status))))
 
-    def delete(self, job_id: str) -> None:
-        def run() -> None:
-            with self._redis.pipeline() as pipe:
-                pipe.delete(
-                    self._key("job", job_id),
-                    self._key("request", job_id),
-                    self._key("traj", job_id),
-                )
-                pipe.zrem(self._key("jobs"), job_id)
+    def count_by_status(self) -> dict[JobStatus, int]:
+        def run() -> list[Any]:
+            with self._redis.pipeline() as pipe:  # MULTI: one consistent snapshot
                 for status in JOB_STATUSES:
-                    pipe.zrem(self._key("jobs", status), job_id)
-                pipe.execute()
+                    pipe.zcard(self._key("jobs", status))
+                return pipe.execute()
 
-        self._call(run)
+        return dict(zip(JOB_STATUSES, map(int, self._call(run)), strict=True))
+
+    def delete(self, job_id: str) -> None:
+        self._call(lambda: self._delete_all([job_id]))
+
+    def _delete_all(self, job_ids: Sequence[str]) -> int:
+        """Delete jobs and every index entry of theirs in one MULTI; how many records existed."""
+        with self._redis.pipeline() as pipe:
+            for job_id in job_ids:
+                pipe.delete(self._key("job", job_id))
+                pipe.delete(self._key("request", job_id), self._key("traj", job_id))
+            pipe.zrem(self._key("jobs"), *job_ids)
+            for status in JOB_STATUSES:
+                pipe.zrem(self._key("jobs", status), *job_ids)
+            pipe.zrem(self._key("finished"), *job_ids)
+            replies = pipe.execute()
+        return sum(int(n) for n in replies[0 : 2 * len(job_ids) : 2])
+
+    def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        def run() -> int:
+            self._index_finished_once()
+            cutoff = f"({finished_before.timestamp()!r}"  # exclusive: ended strictly before
+            ids: list[Any] = self._redis.zrangebyscore(
+                self._key("finished"), "-inf", cutoff, start=0, num=limit
+            )
+            # No WATCH: a finished record never changes again, so nothing can race this.
+            return self._delete_all([_text(i) for i in ids]) if ids else 0
+
+        return self._call(run)
+
+    def _index_finished_once(self) -> None:
+        """Put records that finished before ``{prefix}:finished`` existed into it, once.
+
+        An older rnnlab kept no such index; without this, its finished jobs would never
+        be purged. A marker key makes it once per database; racing processes add the same
+        members, and an id that another process purged meanwhile is dropped again by the
+        next purge (deleting a missing record is harmless).
+        """
+        if self._finished_indexed:
+            return
+        marker = self._key("finished", "backfilled")
+        if not self._redis.exists(marker):
+            for status in sorted(FINISHED_STATUSES):
+                self._backfill(self._key("jobs", status))
+            self._redis.set(marker, 1)
+        self._finished_indexed = True
+
+    def _backfill(self, index: str) -> None:
+        after = "-"
+        while True:
+            ids = self._redis.zrangebylex(index, after, "+", start=0, num=BACKFILL_PAGE)
+            if not ids:
+                return
+            docs = self._redis.mget([self._key("job", _text(i)) for i in ids])
+            ended = {}
+            for doc in docs:
+                job = None if doc is None else JobRecord.model_validate_json(doc)
+                if job is not None and job.finished_at is not None:
+                    ended[job.id] = job.finished_at.timestamp()
+            if ended:
+                self._redis.zadd(self._key("finished"), ended)
+            after = f"({_text(ids[-1])}"
 
     def put_trajectories(self, job_id: str, trajectories: Sequence[Trajectory]) -> None:
         def run() -> None:
@@ -144,6 +208,9 @@ class RedisJobStore(JobStore):
                         if new.status != old.status:
                             pipe.zrem(self._key("jobs", old.status), job_id)
                             pipe.zadd(self._key("jobs", new.status), {job_id: 0})
+                        if new.finished and new.finished_at is not None and not old.finished:
+                            ended = new.finished_at.timestamp()
+                            pipe.zadd(self._key("finished"), {job_id: ended})
                         pipe.execute()
                         return new
                     except WatchError:

@@ -105,7 +105,12 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         monitor.stop()
     if ending.trajectories:
         ctx.store.put_trajectories(job_id, ending.trajectories)
-    _finish(ctx, job_id, ending, monitor.progress())
+    try:
+        _finish(ctx, job_id, ending, monitor.progress())
+    except JobNotFoundError:  # a reaper ended it meanwhile, and the retention purged it
+        ctx.store.delete(job_id)  # drop the trajectories just written: nothing refers to them
+        logger.warning("job %s: its record was purged before it finished", job_id)
+        return
     logger.info("job %s: %s", job_id, ending.status)
 
 

@@ -3,6 +3,11 @@
 Each thread of each process gets its own connection (SQLite connections must not cross a
 fork, and the worker's heartbeat thread writes while its training thread computes).
 Transitions run under ``BEGIN IMMEDIATE``, which serialises writers across processes.
+
+``finished_at`` lives in the JSON document only; the retention purge finds old records
+through a partial index on that expression (built by ``create index`` for records stored
+before it existed, so an older ``jobs.db`` needs no migration). The index covers finished
+rows only, so the heartbeat writes of running jobs never touch it.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from core.training import Trajectory
-from service.jobs.models import JobRecord, JobStatus
+from service.jobs.models import JOB_STATUSES, JobRecord, JobStatus
 from service.jobs.store import (
     JobNotFoundError,
     JobStore,
@@ -32,6 +38,18 @@ _SCHEMA = (
     "create table if not exists trajectories ("
     " job_id text not null, start integer not null, data blob not null,"
     " primary key (job_id, start))",
+    "create index if not exists jobs_finished_at on jobs"
+    " (julianday(json_extract(doc, '$.finished_at')))"
+    " where status in ('succeeded', 'failed', 'cancelled')",
+)
+
+# ``indexed by``: without ANALYZE statistics SQLite prefers jobs_status_id and would sort
+# every finished job on each pass; naming the index also fails loudly if it cannot serve.
+_OLDEST_FINISHED = (
+    "select id from jobs indexed by jobs_finished_at"
+    " where status in ('succeeded', 'failed', 'cancelled')"
+    " and julianday(json_extract(doc, '$.finished_at')) < julianday(?)"
+    " order by julianday(json_extract(doc, '$.finished_at')) limit ?"
 )
 
 
@@ -132,10 +150,32 @@ class SqliteJobStore(JobStore):
             row = conn.execute("select count(*) from jobs where status = ?", (status,)).fetchone()
         return int(row[0])
 
+    def count_by_status(self) -> dict[JobStatus, int]:
+        with self._conn() as conn:
+            rows = conn.execute("select status, count(*) from jobs group by status").fetchall()
+        counts = dict.fromkeys(JOB_STATUSES, 0)
+        counts.update({status: int(n) for status, n in rows if status in counts})
+        return counts
+
     def delete(self, job_id: str) -> None:
         with self._conn() as conn:
             conn.execute("delete from jobs where id = ?", (job_id,))
             conn.execute("delete from trajectories where job_id = ?", (job_id,))
+
+    def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        with self._conn() as conn:
+            conn.execute("begin immediate")
+            try:
+                rows = conn.execute(
+                    _OLDEST_FINISHED, (finished_before.isoformat(), limit)
+                ).fetchall()
+                conn.executemany("delete from trajectories where job_id = ?", rows)
+                conn.executemany("delete from jobs where id = ?", rows)
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+        return len(rows)
 
     def put_trajectories(self, job_id: str, trajectories: Sequence[Trajectory]) -> None:
         with self._conn() as conn:

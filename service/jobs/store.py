@@ -5,8 +5,12 @@ Every state change is a read-modify-write of one record under the backend's tran
 the first valid transition wins: a cancel cannot be lost under a progress write, and a
 job finished by its worker is never failed afterwards by a reaper.
 
+A finished status (succeeded, failed, cancelled) is final: no transition leaves it, so
+:meth:`JobStore.purge_finished` may delete such records without racing any writer.
+
 The public surface for other modules (routes, figures) is :meth:`JobStore.get`,
-:meth:`JobStore.list_jobs`, :meth:`JobStore.get_request` and :meth:`JobStore.get_trajectory`.
+:meth:`JobStore.list_jobs`, :meth:`JobStore.get_request` and :meth:`JobStore.get_trajectory`;
+/metrics reads :meth:`JobStore.count_by_status`.
 """
 
 from __future__ import annotations
@@ -88,8 +92,21 @@ class JobStore(abc.ABC):
         """How many jobs are in ``status``."""
 
     @abc.abstractmethod
+    def count_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs are in each status (every status, zeros included), in one read."""
+
+    @abc.abstractmethod
     def delete(self, job_id: str) -> None:
         """Forget a job (used when enqueueing it failed, so no client ever saw it)."""
+
+    @abc.abstractmethod
+    def purge_finished(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` finished jobs that ended before ``finished_before``.
+
+        Oldest first, each with its request and trajectories, in one transaction; returns
+        how many records were deleted (fewer than ``limit``: nothing older is left, or
+        another process purged the same ones at the same time).
+        """
 
     @abc.abstractmethod
     def put_trajectories(self, job_id: str, trajectories: Sequence[Trajectory]) -> None:
@@ -145,7 +162,11 @@ class JobStore(abc.ABC):
         return self._update(job_id, mutate)
 
     def beat(self, job_id: str, progress: JobProgress | None = None) -> bool:
-        """Refresh a running job's heartbeat (and progress); True if a cancel was asked."""
+        """Refresh a running job's heartbeat (and progress); True if its worker should stop.
+
+        It should when a cancel was asked, the job already ended (a reaper judged its
+        worker lost) or its record is gone (ended, then purged by the retention).
+        """
         now = utcnow()
         cancel = False
 
@@ -159,7 +180,10 @@ class JobStore(abc.ABC):
                 update["progress"] = progress
             return job.model_copy(update=update)
 
-        self._update(job_id, mutate)
+        try:
+            self._update(job_id, mutate)
+        except JobNotFoundError:  # purged: it was ended (by a reaper) long ago
+            return True
         return cancel
 
     def finish(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 
+import service.jobs.store
 from core.training import Trajectory
 from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
-from service.jobs.models import JobProgress, JobRecord, JobResult, utcnow, weights_out
+from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, utcnow, weights_out
 from service.jobs.redis_store import RedisJobStore
 from service.jobs.sqlite_store import SqliteJobStore
 from service.jobs.store import JobNotFoundError, JobStore, StoreUnavailableError
@@ -198,3 +200,116 @@ def test_unreachable_backends_raise_store_unavailable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreUnavailableError):  # a directory cannot be made under a file
         SqliteJobStore(tmp_path / "file" / "jobs.db").ping()
+
+
+def test_count_by_status_counts_every_status_in_one_read(store: JobStore) -> None:
+    jobs = [record() for _ in range(5)]
+    for job in jobs:
+        store.create(job, "{}")
+    store.start(jobs[0].id, "host:1")
+    store.start(jobs[1].id, "host:1")
+    store.finish(jobs[1].id, "succeeded", result=result())
+    store.request_cancel(jobs[2].id)
+    store.start(jobs[3].id, "host:1")
+    store.finish(jobs[3].id, "failed")
+    counts = store.count_by_status()
+    assert counts == {"queued": 1, "running": 1, "succeeded": 1, "failed": 1, "cancelled": 1}
+    assert counts == {status: store.count(status) for status in counts}
+    store.delete(jobs[4].id)
+    assert store.count_by_status()["queued"] == 0
+
+
+def test_count_by_status_of_an_empty_store_is_all_zeros(store: JobStore) -> None:
+    assert store.count_by_status() == dict.fromkeys(
+        ("queued", "running", "succeeded", "failed", "cancelled"), 0
+    )
+
+
+def ended_at(store: JobStore, status: JobStatus, when: datetime) -> JobRecord:
+    """A new job that ended with ``status`` at ``when`` (the store's clock, faked)."""
+    job = record()
+    store.create(job, "{}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.jobs.store, "utcnow", lambda: when)
+        if status == "cancelled":
+            store.request_cancel(job.id)
+        else:
+            store.start(job.id, "host:1")
+            store.put_trajectories(job.id, [Trajectory(np.zeros(2), np.ones(2), np.arange(2.0))])
+            store.finish(job.id, status, n_trajectories=1)
+    return job
+
+
+def test_purge_deletes_finished_jobs_older_than_the_cutoff_oldest_first(store: JobStore) -> None:
+    now = utcnow()
+    old = [
+        ended_at(store, "failed", now - timedelta(hours=3)),
+        ended_at(store, "cancelled", now - timedelta(hours=2)),
+        ended_at(store, "succeeded", now - timedelta(hours=1)),
+    ]
+    recent = ended_at(store, "succeeded", now - timedelta(seconds=1))
+    running, queued = record(), record()  # active jobs are never purged, however old
+    for job in (running, queued):
+        store.create(job.model_copy(update={"created_at": now - timedelta(days=9)}), "{}")
+    store.start(running.id, "host:1")
+    cutoff = now - timedelta(minutes=1)
+
+    assert store.purge_finished(cutoff, limit=2) == 2
+    assert {j.id for j in store.list_jobs()} == {old[2].id, recent.id, running.id, queued.id}
+    assert store.purge_finished(cutoff, limit=2) == 1
+    assert store.purge_finished(cutoff, limit=2) == 0
+    for job in old:
+        with pytest.raises(JobNotFoundError):
+            store.get(job.id)
+        with pytest.raises(JobNotFoundError):
+            store.get_request(job.id)
+        assert store.get_trajectory(job.id, 0) is None
+    assert store.get_trajectory(recent.id, 0) is not None
+    assert store.list_jobs(status="succeeded") == [store.get(recent.id)]
+    assert store.count_by_status() == {
+        "queued": 1,
+        "running": 1,
+        "succeeded": 1,
+        "failed": 0,
+        "cancelled": 0,
+    }
+
+
+def test_purge_with_nothing_old_enough_deletes_nothing(store: JobStore) -> None:
+    assert store.purge_finished(utcnow(), limit=10) == 0
+    job = record()
+    store.create(job, "{}")
+    store.request_cancel(job.id)
+    assert store.purge_finished(utcnow() - timedelta(seconds=60), limit=10) == 0
+    assert store.purge_finished(utcnow() + timedelta(seconds=1), limit=10) == 1
+
+
+def test_the_worker_of_a_purged_job_is_told_to_stop(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    store.start(job.id, "host:1")
+    store.finish(job.id, "failed")  # as a reaper does when the worker seems lost
+    assert store.purge_finished(utcnow() + timedelta(seconds=1), limit=10) == 1
+    assert store.beat(job.id) is True
+    with pytest.raises(JobNotFoundError):
+        store.finish(job.id, "succeeded")
+
+
+@pytest.mark.redis
+def test_redis_indexes_records_finished_before_the_finished_index_existed() -> None:
+    url = redis_or_skip()
+    store = RedisJobStore(url)
+    jobs = [ended_at(store, "succeeded", utcnow() - timedelta(days=1)) for _ in range(2)]
+    client = redis.Redis.from_url(url)
+    client.delete("rnnlab:finished", "rnnlab:finished:backfilled")  # as an older rnnlab left it
+    client.close()
+    store.close()
+    upgraded = RedisJobStore(url)
+    try:
+        assert upgraded.purge_finished(utcnow() - timedelta(hours=1), limit=1) == 1
+        assert upgraded.purge_finished(utcnow() - timedelta(hours=1), limit=10) == 1
+        for job in jobs:
+            with pytest.raises(JobNotFoundError):
+                upgraded.get(job.id)
+    finally:
+        upgraded.close()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import service.jobs.reaper
+from core.training import Trajectory
 from service.config import Settings
 from service.datasets import DatasetRegistry
+from service.errors import NotFound
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.models import JobRecord, utcnow
 from service.jobs.reaper import Reaper
@@ -174,3 +177,63 @@ def test_the_reaper_leaves_young_and_healthy_jobs_alone(
     reaper = Reaper(backend, heartbeat_timeout=60)
     assert reaper.reap() == reaper.reap() == []
     assert backend.store.stale_running(utcnow() - timedelta(seconds=60)) == []
+
+
+def test_the_reaper_purges_finished_jobs_after_the_retention(
+    jobs: JobService, backend: JobBackend
+) -> None:
+    done, cancelled, waiting = submit(jobs), submit(jobs), submit(jobs)
+    jobs.cancel(cancelled.id)
+    backend.store.start(done.id, "here:1")
+    backend.store.finish(done.id, "succeeded", n_trajectories=0)
+    assert Reaper(backend, heartbeat_timeout=60).purge() == 0  # retention 0: kept forever
+    assert Reaper(backend, heartbeat_timeout=60, retention=3600).purge() == 0  # too young
+    time.sleep(0.01)
+    assert Reaper(backend, heartbeat_timeout=60, retention=0.005).purge() == 2
+    for job in (done, cancelled):
+        with pytest.raises(NotFound):
+            jobs.get(job.id)
+    assert jobs.get(waiting.id).status == "queued"
+
+
+def test_the_reaper_purges_in_bounded_batches(
+    jobs: JobService, backend: JobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service.jobs.reaper, "PURGE_BATCH", 2)
+    monkeypatch.setattr(service.jobs.reaper, "PURGE_BATCHES", 2)
+    for _ in range(5):
+        jobs.cancel(submit(jobs).id)
+    calls: list[int] = []
+    purge_finished = backend.store.purge_finished
+
+    def spy(finished_before: datetime, limit: int) -> int:
+        calls.append(limit)
+        return purge_finished(finished_before, limit)
+
+    monkeypatch.setattr(backend.store, "purge_finished", spy)
+    time.sleep(0.01)
+    reaper = Reaper(backend, heartbeat_timeout=60, retention=0.005)
+    assert reaper.purge() == 4  # two transactions of two, then the pass ends
+    assert reaper.purge() == 1
+    assert reaper.purge() == 0
+    assert calls == [2, 2, 2, 2]
+
+
+def test_a_job_purged_while_its_worker_runs_leaves_nothing_behind(
+    settings: Settings, jobs: JobService, backend: JobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = submit(jobs, iterations=50)
+    assert backend.queue.huey.dequeue() is not None  # as a worker would take it
+    put_trajectories = backend.store.put_trajectories
+
+    def lost_and_purged_first(job_id: str, trajectories: Sequence[Trajectory]) -> None:
+        backend.store.finish(job_id, "failed")  # a reaper judged its worker lost ...
+        assert backend.store.purge_finished(utcnow() + timedelta(seconds=1), 10) == 1
+        put_trajectories(job_id, trajectories)  # ... before the worker could record its end
+
+    monkeypatch.setattr(backend.store, "put_trajectories", lost_and_purged_first)
+    run_job(WorkerContext(settings, backend.store, backend.queue, jobs.datasets), job.id)
+    assert backend.store.count_by_status() == dict.fromkeys(
+        ("queued", "running", "succeeded", "failed", "cancelled"), 0
+    )
+    assert backend.store.get_trajectory(job.id, 0) is None

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ from fastapi import FastAPI
 from service.app import create_app
 from service.config import Settings
 from service.jobs.service import JobService
-from tests.service._jobs import InlineWorker, free_port
+from tests.service._api import problem
+from tests.service._jobs import InlineWorker, free_port, redis_or_skip
 
 pytestmark = pytest.mark.anyio
 
@@ -390,3 +392,34 @@ async def test_wait_is_cut_to_max_train_wait(tmp_path: Path) -> None:
         response = await client.post("/train?wait=600", json={})
         assert response.status_code == 202
         assert response.json()["status"] == "queued"
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_finished_jobs_are_404_once_the_retention_has_passed(
+    tmp_path: Path, store: str
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        queue_url=redis_or_skip() if store == "redis" else "",
+        job_retention_seconds=2.0,
+        reaper_interval=0.05,
+    )
+    async for app, client in started(settings):
+        jobs: JobService = app.state.jobs
+        with InlineWorker(jobs.backend):  # (leaving it takes up to 1 s on Redis: BRPOP)
+            done = (await client.post("/train?wait=30", json={})).json()
+            assert done["status"] == "succeeded"
+            assert (await client.get(f"/jobs/{done['id']}")).status_code == 200
+        waiting = (await client.post("/train", json={})).json()  # no worker: stays queued
+        for _ in range(200):
+            gone = await client.get(f"/jobs/{done['id']}")
+            if gone.status_code == 404:
+                break
+            await anyio.sleep(0.05)
+        assert problem(gone, 404)["detail"] == f"no job with id {done['id']!r}"
+        assert (await client.get(f"/jobs/{done['id']}/trajectory")).status_code == 404
+        assert (await client.get(f"/jobs/{done['id']}/figure.png")).status_code == 404
+        body = {"job_id": done["id"], "sequences": [TUTORIAL_SEQUENCE]}
+        assert (await client.post("/predict", json=body)).status_code == 404
+        assert [job["id"] for job in (await client.get("/jobs")).json()["items"]] == [waiting["id"]]
+        assert (await client.get(f"/jobs/{waiting['id']}")).json()["status"] == "queued"
