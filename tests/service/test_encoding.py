@@ -45,6 +45,14 @@ def test_npy_bytes_round_trips_as_float64_without_pickle() -> None:
     np.testing.assert_array_equal(loaded, values.astype(np.float64))
 
 
+@pytest.mark.parametrize("shape", [(512, 512), (0, 3), (3, 1), (7,)])
+def test_npy_bytes_are_exactly_what_numpy_save_writes(shape: tuple[int, ...]) -> None:
+    values = np.asfortranarray(np.random.default_rng(0).random(shape))
+    saved = io.BytesIO()
+    np.save(saved, np.ascontiguousarray(values), allow_pickle=False)
+    assert npy_bytes(values) == saved.getvalue()
+
+
 def test_csv_matrix_has_axes_and_empty_cells_for_overflow() -> None:
     columns = np.array([-1.0, 0.5])
     rows = np.array([0.0, 10.0, 20.0])
