@@ -141,14 +141,21 @@ function readDatasetForm(form) {
   const kind = f.get("kind");
   if (kind === "id") return { kind, id: String(f.get("dataset_id")).trim() };
   if (kind === "spec") {
-    return {
-      kind,
-      spec: {
-        n_samples: Number(f.get("n_samples")), length: Number(f.get("length")),
-        seed: Number(f.get("seed")), p_one: Number(f.get("p_one")),
-        generator: f.get("generator"),
-      },
+    const spec = {
+      n_samples: Number(f.get("n_samples")),
+      seed: Number(f.get("seed")), p_one: Number(f.get("p_one")),
+      generator: f.get("generator"),
     };
+    // "length" alone, or "length" up to "max_length": lengths drawn per sequence.
+    const length = Number(f.get("length"));
+    const upTo = String(f.get("max_length") || "").trim();
+    if (upTo && Number(upTo) !== length) {
+      spec.min_length = length;
+      spec.max_length = Number(upTo);
+    } else {
+      spec.length = length;
+    }
+    return { kind, spec };
   }
   return { kind: "tutorial" };
 }

@@ -172,6 +172,43 @@ def test_heatmap_point_and_a_training_job(browser: Any, tmp_path: Path) -> None:
         assert errors == []
 
 
+def test_a_generated_dataset_of_varying_lengths(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    server = serve(tmp_path)
+    with running(server):
+        browser.get(server.url + "/")
+        wait(browser, lambda d: text(d, "surface-info").startswith("grid minimum"))
+        tutorial_info = text(browser, "surface-info")
+        form = browser.find_element(By.ID, "dataset-form")
+        form.find_element(By.CSS_SELECTOR, "input[name=kind][value=spec]").click()
+        for name, value in (("n_samples", "30"), ("length", "4"), ("max_length", "12")):
+            field = form.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser, lambda d: text(d, "surface-info") not in {"", tutorial_info})
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "surface").get_attribute("data-state") == "ready",
+        )
+        grid = browser.find_element(By.NAME, "resolution").get_attribute("value")
+        expected = server.client.get(
+            "/loss-surface",
+            params={
+                "n_samples": 30,
+                "min_length": 4,
+                "max_length": 12,
+                "seed": 0,
+                "resolution": grid,
+            },
+        ).json()["min"]
+        shown = re.search(r"grid minimum (\S+) at", text(browser, "surface-info"))
+        assert shown is not None
+        assert number(shown.group(1)) == pytest.approx(expected["loss"], rel=1e-3)
+        assert canvas_spread(browser, "surface") > 20
+
+
 def test_the_page_asks_for_the_token_and_retries(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
