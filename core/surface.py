@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
@@ -121,8 +122,6 @@ def gradient_over_time(
     It is 2 mean(y - t) wrec^(T - k): one geometric sequence per point, exploding for
     |wrec| > 1 and vanishing for |wrec| < 1, as the tutorial's figure shows.
     """
-    from core.bptt import gradient
-
     if len(points) == 0:
         raise InvalidInputError("points", "at least one point is required")
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
