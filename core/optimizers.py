@@ -227,16 +227,6 @@ class Optimizer:
             momentum=np.zeros((k, 2)),
         )
 
-    def movement(self, state: OptimizerState, before: Array, after: Array) -> Array:
-        """How far each start can still move: its largest step size (RProp family) or update.
-
-        RProp variants may skip a move after a sign change, so a zero update alone does not
-        mean they have settled; their step sizes do.
-        """
-        if self.name == "sgd":
-            return np.asarray(np.abs(after - before).max(axis=1))
-        return np.asarray(state.step_size.max(axis=1))
-
     def step(
         self, state: OptimizerState, weights: Array, grad: Array, loss: Array | None = None
     ) -> None:

@@ -1,11 +1,11 @@
 """One training loop for every optimiser: trajectory, early stop, per-iteration callback.
 
 Gradients come from the polynomial statistics where they vouch for them (core.statistics)
-and from BPTT elsewhere, so every step is the step BPTT would give. The loop stops early
-when a start's largest weight update falls below ``tolerance`` (all starts, for
-``train_many``), when the gradient is exactly zero, or when the weights stop being finite
-(the run diverged: plain gradient descent does this on the exploding gradients of
-|wrec| > 1, as the tutorial warns).
+and from BPTT elsewhere, so every step is the step BPTT would give. A start has converged
+when its loss is at or below ``tolerance`` or its gradient is exactly zero, and has
+diverged when its weights stop being finite (plain gradient descent does this on the
+exploding gradients of |wrec| > 1, as the tutorial warns); the loop stops when every
+start has done one or the other (``train_many``: the others carry on, those stay put).
 """
 
 from __future__ import annotations
@@ -166,11 +166,14 @@ def _run(
         path[0] = weights
     done = 0
     converged = np.zeros(weights.shape[0], dtype=bool)
+    if tolerance is not None:
+        converged = oracle.losses(weights) <= tolerance
     diverged = np.zeros(weights.shape[0], dtype=bool)
     many = weights.shape[0] > 1
     with np.errstate(over="ignore", invalid="ignore"):
-        for done in range(1, iterations + 1):
-            before = weights.copy() if tolerance is not None or many else weights
+        while done < iterations and not (converged | diverged).all():
+            done += 1
+            before = weights.copy() if many else weights
             grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)
             optimizer.step(state, weights, grad, loss)
             if many:  # a start that converged or diverged stays where it stopped
@@ -185,12 +188,8 @@ def _run(
                 diverged |= ~np.isfinite(weights).all(axis=1)
                 stationary = (grad == 0).all(axis=1)
                 if tolerance is not None:
-                    stationary |= optimizer.movement(state, before, weights) < tolerance
+                    stationary |= oracle.losses(weights) <= tolerance
                 converged |= stationary & ~diverged
-                if (converged | diverged).all():
-                    break
-        else:
-            done = iterations
         diverged |= ~np.isfinite(weights).all(axis=1)
         converged &= ~diverged
     if path is not None:
@@ -224,6 +223,8 @@ def train(
     )
     final_loss = float(oracle.losses(weights)[0]) if np.isfinite(weights).all() else float("nan")
     trajectory = _trajectories(path, oracle)[0] if path is not None else None
+    if trajectory is not None and np.isfinite(final_loss):
+        trajectory.loss[-1] = final_loss  # the same number as the result's, to the bit
     return TrainingResult(
         float(weights[0, 0]),
         float(weights[0, 1]),
@@ -258,6 +259,9 @@ def train_many(
         if finite.any():
             loss[finite] = oracle.losses(weights[finite])
     trajectories = _trajectories(path, oracle) if path is not None else []
+    for trajectory, final in zip(trajectories, loss.tolist(), strict=True):
+        if np.isfinite(final):
+            trajectory.loss[-1] = final  # the same number as the result's, to the bit
     return MultiStartResult(initial, weights, loss, converged, diverged, done, trajectories)
 
 

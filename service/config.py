@@ -179,7 +179,10 @@ class Settings(BaseSettings):
     max_train_wait: float = Field(
         default=600.0,
         ge=0,
-        description="Longest `POST /train?wait=` honoured, in seconds (longer waits are cut).",
+        description=(
+            "Longest `POST /train?wait=` honoured, in seconds: a longer wait (the API takes "
+            "up to 600) answers 202 after this long if the job has not ended."
+        ),
     )
 
 

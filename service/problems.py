@@ -120,11 +120,29 @@ def _clean_error(error: Mapping[str, Any]) -> dict[str, Any]:
     ctx = error.get("ctx")
     if error.get("type") == "json_invalid" and isinstance(ctx, Mapping) and "error" in ctx:
         msg = f"{msg}: {ctx['error']}"
-    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    loc = _public_loc(
+        [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    )
     cleaned: dict[str, Any] = {"loc": loc, "msg": msg}
     if isinstance(error.get("type"), str):
         cleaned["type"] = error["type"]
     return cleaned
+
+
+# Tags of the inline-dataset union (a spec or the data): pydantic puts them in error
+# locations, but the client never wrote them.
+_UNION_TAGS = frozenset({"spec", "data"})
+
+
+def _public_loc(loc: list[int | str]) -> list[int | str]:
+    """The location as the client spelled it: without the union's tags."""
+    if not loc or loc[0] != "body":
+        return loc
+    return [
+        part
+        for i, part in enumerate(loc)
+        if not (part in _UNION_TAGS and loc[i - 1] in ("body", "dataset"))
+    ]
 
 
 def _validation_problem(request: Request, errors: Sequence[Mapping[str, Any]]) -> Response:
@@ -145,11 +163,11 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> Resp
     """Routing errors (404, 405) and the body-size limit (413) of Starlette/FastAPI."""
     headers = dict(exc.headers or {})
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        # FastAPI's answer to a JSON body that is not even text (invalid UTF-8): a 422 like
-        # any other undecodable JSON.
+        # FastAPI's answer to a JSON body it could not even decode (not UTF-8 text, or
+        # nested too deeply for the parser): a 422 like any other undecodable JSON.
         error = {
             "loc": ["body"],
-            "msg": "JSON decode error: not UTF-8 text",
+            "msg": "JSON decode error: the body is not UTF-8 text or is nested too deeply",
             "type": "json_invalid",
         }
         return _validation_problem(request, [error])

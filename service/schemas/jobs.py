@@ -156,7 +156,12 @@ class TrainRequest(DatasetRef):
     )
     iterations: int = Field(500, ge=1, description="Iterations (full-batch gradient steps).")
     tolerance: FiniteFloat | None = Field(
-        default=None, ge=0, description="Stop early once the loss is at or below this value."
+        default=None,
+        ge=0,
+        description=(
+            "Stop early once the loss is at or below this value (`converged`); "
+            "without it the run takes every iteration."
+        ),
     )
     record_trajectory: bool = Field(
         True, description="Keep the weights and loss of every iteration (GET .../trajectory)."

@@ -51,7 +51,7 @@ async def test_nan_inside_uploaded_sequences_is_located(client: httpx.AsyncClien
     body = f'{{"weights": {WEIGHTS_OK}, "dataset": {{"sequences": [[0, 1], [1, NaN, 0]]}}}}'
     response = await client.send(_raw(client, "/loss", body))
     errors = problem(response, 422)["errors"]
-    assert errors[0]["loc"] == ["body", "dataset", "data", "sequences", 1, 1]
+    assert errors[0]["loc"] == ["body", "dataset", "sequences", 1, 1]
 
 
 async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> None:
@@ -205,3 +205,13 @@ async def test_405_allow_lists_every_method_of_the_path(client: httpx.AsyncClien
 async def test_json_body_that_is_not_utf8_is_a_422_problem(client: httpx.AsyncClient) -> None:
     response = await client.send(_raw(client, "/loss", b"\xff\xfe\x00{"))
     assert problem(response, 422)["errors"][0]["type"] == "json_invalid"
+
+
+async def test_json_nested_too_deeply_is_a_422_problem(client: httpx.AsyncClient) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    body = b'{"weights": {"wx": 1, "wrec": 1}, "sequences": ' + nested.encode() + b"}"
+    response = await client.post(
+        "/predict", content=body, headers={"content-type": "application/json"}
+    )
+    problem_body = problem(response, 422)
+    assert "nested too deeply" in problem_body["errors"][0]["msg"]
