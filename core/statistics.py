@@ -430,8 +430,11 @@ def _moments(dataset: Dataset) -> _Moments:
         t = t64.astype(dtype)
         gram += X.T @ X
         c_t += X.T @ t
-        col_sum += X.sum(axis=0)
-        e = X.sum(axis=1, dtype=np.float64) - t64 if exact else _residual_sums(X, t64)
+        col_sum += np.ones(X.shape[0], dtype=dtype) @ X  # BLAS; exact for bits (sums < 2**24)
+        if exact:
+            e = (X @ np.ones(T, dtype=dtype)).astype(np.float64) - t64
+        else:
+            e = _residual_sums(X, t64)
         if not exact:
             c_e += X.T @ e
         t_sq += float(t64 @ t64)
