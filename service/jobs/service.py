@@ -186,6 +186,27 @@ class JobService:
             raise NotFound(f"job {job_id} has no trajectory for start {start}")
         return job, trajectory, start
 
+    def active_jobs_using(self, dataset_id: str) -> list[str]:
+        """Ids of queued or running jobs whose request names ``dataset_id``.
+
+        There are few of them (the queue is bounded), so reading their requests is cheap;
+        a dataset they need must not disappear under them.
+        """
+        using: list[str] = []
+        with backend_errors():
+            for status in ("queued", "running"):
+                before: str | None = None
+                while True:
+                    page = self.backend.store.list_jobs(status=status, limit=200, before=before)
+                    for job in page:
+                        request = self.backend.store.get_request(job.id)
+                        if TrainRequest.model_validate_json(request).dataset_id == dataset_id:
+                            using.append(job.id)
+                    if len(page) < 200:
+                        break
+                    before = page[-1].id
+        return using
+
     def request(self, job_id: str) -> TrainRequest:
         """The request a job was submitted with (its dataset, optimizer, starts...)."""
         if not is_job_id(job_id):

@@ -12,8 +12,9 @@ from service.compute import ComputeDep
 from service.config import SettingsDep
 from service.datasets import DatasetInfo, DatasetRegistry, DatasetsDep, sequences_payload
 from service.encoding import json_bytes, json_response
-from service.errors import LimitExceeded
+from service.errors import Conflict, LimitExceeded
 from service.problems import problem_responses
+from service.routes.jobs import JobsDep
 from service.schemas.common import DatasetSource
 from service.schemas.datasets import DatasetOut, DatasetPage
 
@@ -86,9 +87,17 @@ async def get_dataset(
     )
 
 
-@router.delete("/{dataset_id}", status_code=204, responses=problem_responses(404, 429))
-async def delete_dataset(dataset_id: str, datasets: DatasetsDep, compute: ComputeDep) -> Response:
-    """Remove a stored dataset."""
+@router.delete("/{dataset_id}", status_code=204, responses=problem_responses(404, 409, 429))
+async def delete_dataset(
+    dataset_id: str, datasets: DatasetsDep, compute: ComputeDep, jobs: JobsDep
+) -> Response:
+    """Remove a stored dataset (409 while queued or running jobs need it)."""
+    waiting = await compute.run(jobs.active_jobs_using, dataset_id)
+    if waiting:
+        raise Conflict(
+            f"dataset {dataset_id} is used by queued or running jobs ({', '.join(waiting[:5])}"
+            f"{', ...' if len(waiting) > 5 else ''}); cancel them or let them finish first"
+        )
     await compute.run(datasets.delete, dataset_id)
     return Response(status_code=204)
 

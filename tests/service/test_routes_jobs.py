@@ -220,6 +220,21 @@ async def test_an_unknown_dataset_is_404_and_not_queued(idle: httpx.AsyncClient)
     assert (await idle.get("/jobs")).json()["items"] == []
 
 
+async def test_a_dataset_a_queued_job_needs_cannot_be_deleted(idle: httpx.AsyncClient) -> None:
+    created = await idle.post("/datasets", json={"sequences": [[1, 0, 1], [1, 1]]})
+    dataset_id = created.json()["id"]
+    other = (await idle.post("/datasets", json={"sequences": [[0, 1]]})).json()["id"]
+    job = (await idle.post("/train", json={"dataset_id": dataset_id})).json()
+    refused = await idle.delete(f"/datasets/{dataset_id}")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert job["id"] in refused.json()["detail"]
+    assert (await idle.get(f"/datasets/{dataset_id}")).status_code == 200
+    assert (await idle.delete(f"/datasets/{other}")).status_code == 204  # others are free
+    assert (await idle.delete(f"/jobs/{job['id']}")).json()["status"] == "cancelled"
+    assert (await idle.delete(f"/datasets/{dataset_id}")).status_code == 204
+
+
 async def test_the_default_limits_admit_the_promised_jobs(idle: httpx.AsyncClient) -> None:
     big = {"dataset": {"n_samples": 100_000, "length": 100}, "iterations": 100}
     assert (await idle.post("/train", json=big)).status_code == 202
