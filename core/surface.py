@@ -129,13 +129,14 @@ def gradient_over_time(
         raise InvalidInputError("points", "coordinates must be finite")
     T = dataset.width
     grads = np.empty((len(pts), T + 1))
+    unsure = np.ones(len(pts), dtype=bool)
     stats = statistics(dataset)
-    for p, (wx, wrec) in enumerate(pts.tolist()):
-        ev = stats.evaluate(wx, wrec) if stats is not None else None
-        if ev is not None and bool(ev.residual_sure):
-            with np.errstate(over="ignore", invalid="ignore"):
-                powers = float(wrec) ** np.arange(T, -1, -1, dtype=np.float64)
-                grads[p] = 2.0 * float(ev.mean_residual) * powers
-        else:
-            grads[p] = gradient(dataset, wx, wrec).trace
+    if stats is not None:  # every point in one evaluation
+        ev = stats.evaluate(pts[:, 0], pts[:, 1])
+        unsure = ~ev.residual_sure
+        with np.errstate(over="ignore", invalid="ignore"):
+            powers = pts[:, 1, None] ** np.arange(T, -1, -1, dtype=np.float64)
+            grads[:] = 2.0 * ev.mean_residual[:, None] * powers
+    for p in np.flatnonzero(unsure).tolist():
+        grads[p] = gradient(dataset, float(pts[p, 0]), float(pts[p, 1])).trace
     return GradientOverTime(pts, np.arange(T + 1), grads)

@@ -8,12 +8,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from service.app import create_app
 from service.config import Settings
 from service.jobs.service import JobService
+from tests.service._api import running
 from tests.service._images import assert_png, assert_svg
 from tests.service._jobs import InlineWorker
 
@@ -27,17 +26,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async for pair in started(Settings(data_dir=tmp_path)):
+    async with running(Settings(data_dir=tmp_path)) as pair:
         yield pair
 
 
@@ -190,7 +181,7 @@ async def test_etag_is_a_hash_of_the_canonical_query(client: httpx.AsyncClient) 
 
 async def test_cache_control_is_private_when_a_token_is_set(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, api_token="s3cret", figure_cache_seconds=60)
-    async for _, client in started(settings):
+    async with running(settings) as (_, client):
         denied = await client.get("/figures/gradient-over-time.png")
         problem(denied, 401)
         response = await client.get(
@@ -244,7 +235,7 @@ async def test_an_unknown_format_is_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_limits_follow_the_settings(tmp_path: Path) -> None:
-    async for _, client in started(Settings(data_dir=tmp_path, figure_max_width=600)):
+    async with running(Settings(data_dir=tmp_path, figure_max_width=600)) as (_, client):
         problem(await client.get("/figures/gradient-over-time.png?width=601"), 413)
         response = await client.get("/figures/gradient-over-time.png?width=600")
         assert response.status_code == 200
@@ -341,7 +332,7 @@ async def test_the_explorer_page_and_its_assets(client: httpx.AsyncClient) -> No
 
 
 async def test_the_explorer_is_public_when_a_token_is_set(tmp_path: Path) -> None:
-    async for _, client in started(Settings(data_dir=tmp_path, api_token="s3cret")):
+    async with running(Settings(data_dir=tmp_path, api_token="s3cret")) as (_, client):
         assert (await client.get("/")).status_code == 200
         assert (await client.get("/static/explorer.js")).status_code == 200
         problem(await client.get("/loss-surface"), 401)

@@ -12,13 +12,11 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from service.app import create_app
 from service.config import Settings
 from service.jobs.service import JobService
-from tests.service._api import problem
+from tests.service._api import problem, running
 from tests.service._jobs import InlineWorker, free_port, redis_or_skip
 
 pytestmark = pytest.mark.anyio
@@ -28,17 +26,9 @@ TUTORIAL_SEQUENCE = [0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
 GRID = {"wx_min": -1, "wx_max": 1, "wrec_min": 0.5, "wrec_max": 1.5, "nx": 3, "ny": 2}
 
 
-async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async for pair in started(Settings(data_dir=tmp_path, max_queued_jobs=3)):
+    async with running(Settings(data_dir=tmp_path, max_queued_jobs=3)) as pair:
         yield pair
 
 
@@ -202,7 +192,7 @@ async def test_starts_and_starts_grid_together_are_422_naming_both(
 
 
 async def test_too_many_grid_points_is_413_naming_max_starts(tmp_path: Path) -> None:
-    async for _, client in started(Settings(data_dir=tmp_path, max_starts=6)):
+    async with running(Settings(data_dir=tmp_path, max_starts=6)) as (_, client):
         ok = await client.post("/train", json={"starts_grid": GRID})
         assert ok.status_code == 202
         response = await client.post("/train", json={"starts_grid": {**GRID, "ny": 3}})
@@ -391,7 +381,7 @@ async def test_predict_with_an_unfinished_job_is_409(idle: httpx.AsyncClient) ->
 
 async def test_ready_and_train_are_503_while_the_backend_is_down(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, queue_url=f"redis://127.0.0.1:{free_port()}/0")
-    async for _, client in started(settings):
+    async with running(settings) as (_, client):
         ready = await client.get("/ready")
         assert ready.status_code == 503
         assert ready.headers["content-type"] == "application/problem+json"
@@ -403,7 +393,7 @@ async def test_ready_and_train_are_503_while_the_backend_is_down(tmp_path: Path)
 
 
 async def test_wait_is_cut_to_max_train_wait(tmp_path: Path) -> None:
-    async for _, client in started(Settings(data_dir=tmp_path, max_train_wait=0.2)):
+    async with running(Settings(data_dir=tmp_path, max_train_wait=0.2)) as (_, client):
         response = await client.post("/train?wait=600", json={})
         assert response.status_code == 202
         assert response.json()["status"] == "queued"
@@ -419,7 +409,7 @@ async def test_finished_jobs_are_404_once_the_retention_has_passed(
         job_retention_seconds=2.0,
         reaper_interval=0.05,
     )
-    async for app, client in started(settings):
+    async with running(settings) as (app, client):
         jobs: JobService = app.state.jobs
         with InlineWorker(jobs.backend):  # (leaving it takes up to 1 s on Redis: BRPOP)
             done = (await client.post("/train?wait=30", json={})).json()
