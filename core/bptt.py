@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from core.cancel import checkpoint
 from core.datasets import Dataset
 from core.model import forward_states
 
@@ -48,6 +49,7 @@ def backward_gradient(
     grad_wrec = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(T, 0, -1):
+            checkpoint()
             # Accumulate the parameter gradients of layer k.
             grad_wx += _dot(grad_S[:, k], X[:, k - 1])
             grad_wrec += _dot(grad_S[:, k], S[:, k - 1])

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from core.cancel import checkpoint
 from core.errors import InvalidInputError
 
 __all__ = [
@@ -104,6 +105,7 @@ def generate(
     width = int(lengths.max())
     inputs = np.zeros((n_samples, width), dtype=np.uint8)
     for start in range(0, n_samples, _CHUNK_ROWS):
+        checkpoint()
         block = inputs[start : start + _CHUNK_ROWS]
         block_lengths = lengths[start : start + _CHUNK_ROWS]
         if int(block_lengths.min()) == width:
@@ -143,7 +145,8 @@ def tutorial_dataset() -> Dataset:
 
 
 def from_sequences(
-    sequences: Sequence[Sequence[float]], targets: Sequence[float] | None = None
+    sequences: Sequence[Sequence[float] | NDArray[np.float64]],
+    targets: Sequence[float] | NDArray[np.float64] | None = None,
 ) -> Dataset:
     """A dataset of given rows (ragged, finite reals); targets default to each row's sum."""
     values, lengths = pad_sequences(sequences)
@@ -172,7 +175,7 @@ def from_sequences(
 
 
 def pad_sequences(
-    sequences: Sequence[Sequence[float]],
+    sequences: Sequence[Sequence[float] | NDArray[np.float64]],
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Ragged rows of finite reals as one left-padded array, and their lengths."""
     if len(sequences) == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core.cancel import checkpoint
 from core.datasets import Dataset
 
 __all__ = ["forward_states", "loss", "losses_at", "outputs", "update_state"]
@@ -30,6 +31,7 @@ def forward_states(inputs: ArrayLike, wx: float, wrec: float) -> NDArray[np.floa
     S = np.zeros((X.shape[0], X.shape[1] + 1))
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(X.shape[1]):
+            checkpoint()
             S[:, k + 1] = update_state(X[:, k], S[:, k], wx, wrec)
     return S
 
@@ -43,6 +45,7 @@ def outputs(dataset: Dataset, wx: float, wrec: float) -> NDArray[np.float64]:
             X = dataset.inputs[start : start + rows].astype(np.float64)
             s = np.zeros(X.shape[0])
             for k in range(X.shape[1]):
+                checkpoint()
                 s = update_state(X[:, k], s, wx, wrec)
             y[start : start + rows] = s
     return y
@@ -77,6 +80,7 @@ def losses_at(dataset: Dataset, wx: ArrayLike, wrec: ArrayLike) -> NDArray[np.fl
                 r = wrec_p[p : p + points, None]
                 s = np.zeros((a.shape[0], X.shape[0]))
                 for k in range(width):
+                    checkpoint()
                     s = X[:, k] * a + s * r
                 total[p : p + points] += ((t - s) ** 2).sum(axis=1)
         return (total / n).reshape(shape)

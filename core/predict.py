@@ -13,7 +13,9 @@ from core.model import outputs
 __all__ = ["counts", "predict"]
 
 
-def predict(sequences: Sequence[Sequence[float]], wx: float, wrec: float) -> NDArray[np.float64]:
+def predict(
+    sequences: Sequence[Sequence[float] | NDArray[np.float64]], wx: float, wrec: float
+) -> NDArray[np.float64]:
     """Final state of each sequence; inf/nan where float64 overflowed. Needs no targets."""
     inputs, lengths = pad_sequences(sequences)
     return outputs(Dataset(inputs, lengths, np.zeros(len(lengths))), wx, wrec)

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from core.bptt import gradient
+from core.cancel import checkpoint
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
@@ -172,6 +173,7 @@ def _run(
     many = weights.shape[0] > 1
     with np.errstate(over="ignore", invalid="ignore"):
         while done < iterations and not (converged | diverged).all():
+            checkpoint()
             done += 1
             before = weights.copy() if many else weights
             grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)

@@ -148,7 +148,7 @@ def gradient_over_time_payload(
     }
 
 
-def predict_payload(sequences: list[list[float]], wx: float, wrec: float) -> dict[str, Any]:
+def predict_payload(sequences: list[NDArray[np.float64]], wx: float, wrec: float) -> dict[str, Any]:
     y = predict(sequences, wx, wrec)
     return {
         "outputs": np.ascontiguousarray(y, dtype=np.float64),

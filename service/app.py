@@ -108,8 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     _instrument(app)
     # Each add wraps the previous ones: request id/log, then auth, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
     if settings.api_token is not None:
         app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, send_timeout=settings.send_timeout)
     return app

@@ -1,9 +1,15 @@
-"""Run CPU-bound core calls in worker threads, a bounded number at a time.
+"""CPU-bound work in worker threads: admitted atomically, bounded, and stopped when unwanted.
 
-NumPy releases the GIL in its loops, so while a large grid computes in a thread the
-event loop keeps answering (``/health`` stays prompt). A capacity limiter bounds how many
-computations run at once, and a cap on waiting requests turns overload into a quick 429
-instead of an ever-growing backlog.
+Admission is a counter taken synchronously (no ``await`` between the check and the
+increment), so simultaneous arrivals cannot all slip past the limit: at most
+``max_concurrent + max_pending`` requests are admitted at once, and the next one gets a
+429 with ``Retry-After`` immediately. An admission lasts until the response has been sent
+(``RequestContextMiddleware`` releases it), so the results waiting to be sent count too,
+and the service's memory is bounded by the admitted requests' results.
+
+A running computation stops at its next ``core.cancel.checkpoint()`` when its client
+disconnects or its request is cancelled (a server shutting down cancels them all), so no
+thread keeps computing for nobody.
 """
 
 from __future__ import annotations
@@ -12,29 +18,38 @@ import ctypes
 import ctypes.util
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, ParamSpec, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from fastapi import Depends, Request
+from starlette.types import Receive
 
-from service.errors import QueueFull
+from core.cancel import Cancelled, stop_when
+from service.errors import ClientGone, QueueFull
+from service.web.context import on_request_end
 
-__all__ = ["ComputeDep", "ComputeLimiter", "get_compute", "tune_allocator"]
+__all__ = ["ComputeDep", "ComputeLimiter", "RequestCompute", "get_compute", "tune_allocator"]
 
 logger = logging.getLogger("rnnlab.compute")
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+RETRY_AFTER = 1  # seconds a client is told to wait when every admission is taken
+
 
 class ComputeLimiter:
-    """At most ``max_concurrent`` computations in threads, at most ``max_pending`` waiting."""
+    """At most ``max_concurrent`` computations in threads; at most ``max_pending`` more admitted."""
 
     def __init__(self, max_concurrent: int, max_pending: int) -> None:
         self._limiter = anyio.CapacityLimiter(max_concurrent)
+        self._capacity = max_concurrent + max_pending
+        self._admitted = 0
         self._max_pending = max_pending
 
     @property
@@ -42,17 +57,65 @@ class ComputeLimiter:
         return int(self._limiter.borrowed_tokens)
 
     @property
-    def waiting(self) -> int:
-        return self._limiter.statistics().tasks_waiting
+    def admitted(self) -> int:
+        return self._admitted
 
-    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``func(*args, **kwargs)`` in a worker thread; QueueFull when too many wait."""
-        if self._limiter.available_tokens < 1 and self.waiting >= self._max_pending:
+    def admit(self, request: Request) -> None:
+        """Admit ``request`` for the rest of its life, or raise QueueFull (429) at once."""
+        state = request.scope.setdefault("state", {})
+        if state.get("admitted"):
+            return
+        if self._admitted >= self._capacity:
             raise QueueFull(
-                f"{self.running} computations are running and {self.waiting} are waiting "
-                f"(limit max_pending_computations={self._max_pending}); retry shortly"
+                f"{self._admitted} computations are admitted (running, waiting or sending "
+                f"their answer; limit max_concurrent_computations + max_pending_computations "
+                f"= {self._capacity}); retry shortly",
+                retry_after=RETRY_AFTER,
             )
-        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs), limiter=self._limiter)
+        self._admitted += 1
+        state["admitted"] = True
+        on_request_end(request.scope, self._release)
+
+    def _release(self) -> None:
+        self._admitted -= 1
+
+    async def run(
+        self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``func(*args, **kwargs)`` in a worker thread, stopped if the client goes away."""
+        self.admit(request)
+        stop = threading.Event()
+        call = partial(func, *args, **kwargs)
+
+        def compute() -> T:
+            with stop_when(stop.is_set):
+                return call()
+
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+        async with anyio.create_task_group() as watchers:
+            watchers.start_soon(_watch_disconnect, request.receive, stop)
+            try:
+                outcome.append(await anyio.to_thread.run_sync(compute, limiter=self._limiter))
+            except Exception as exc:  # re-raised outside the group, which would wrap it
+                failure.append(exc)
+            finally:
+                watchers.cancel_scope.cancel()
+        if failure and not isinstance(failure[0], Cancelled):
+            raise failure[0]
+        if not outcome:
+            await anyio.lowlevel.checkpoint()  # a cancelled request stays cancelled
+            raise ClientGone("the client disconnected; the computation was stopped")
+        return outcome[0]
+
+
+async def _watch_disconnect(receive: Receive, stop: threading.Event) -> None:
+    """Set ``stop`` when the client disconnects, or when this request is cancelled."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    finally:  # also on cancellation: the request is being abandoned (e.g. at shutdown)
+        stop.set()
 
 
 def tune_allocator() -> bool:
@@ -77,10 +140,24 @@ def tune_allocator() -> bool:
     return tuned
 
 
-async def get_compute(request: Request) -> ComputeLimiter:
-    """The app's limiter (built in the lifespan)."""
-    compute: ComputeLimiter = request.app.state.compute
-    return compute
+class RequestCompute:
+    """The app's limiter bound to one request: what a route uses to compute."""
+
+    def __init__(self, limiter: ComputeLimiter, request: Request) -> None:
+        self._limiter = limiter
+        self._request = request
+
+    def admit(self) -> None:
+        """Admit the request without computing (it will send something large)."""
+        self._limiter.admit(self._request)
+
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._limiter.run(self._request, func, *args, **kwargs)
 
 
-ComputeDep = Annotated[ComputeLimiter, Depends(get_compute)]
+async def get_compute(request: Request) -> RequestCompute:
+    """The app's limiter (built in the lifespan), bound to this request."""
+    return RequestCompute(request.app.state.compute, request)
+
+
+ComputeDep = Annotated[RequestCompute, Depends(get_compute)]

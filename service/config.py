@@ -40,9 +40,44 @@ class Settings(BaseSettings):
         default="info", description="Level of the server's logs (access lines are info)."
     )
 
-    # Request size.
+    # Requests and connections: how much a client may send, and how slowly.
     max_body_bytes: int = Field(
         default=256 * 1024 * 1024, ge=1, description="Largest request body, in bytes."
+    )
+    max_body_numbers: int = Field(
+        default=12_000_000,
+        ge=1,
+        description=(
+            "Most numbers (counted as commas while the body arrives, before parsing) in one "
+            "JSON body; the element limits of datasets and predictions apply after parsing."
+        ),
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection may take to send a request's headers; then it is closed.",
+    )
+    body_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds a client may take to send a whole body (408)."
+    )
+    send_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a response may wait for a client that does not read it; then closed.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Most open connections and requests at once; beyond, new requests get 503.",
+    )
+    max_event_streams: int = Field(
+        default=256, ge=1, description="Most open `GET /jobs/{id}/events` streams (then 503)."
+    )
+    max_event_streams_per_job: int = Field(
+        default=16, ge=1, description="Most open event streams on one job (then 429)."
     )
 
     # Datasets: generation specs, uploads and the store.
@@ -127,7 +162,12 @@ class Settings(BaseSettings):
         default=4, ge=1, description="CPU-bound requests computed at once (worker threads)."
     )
     max_pending_computations: int = Field(
-        default=64, ge=0, description="Requests waiting for a computation slot before 429."
+        default=16,
+        ge=0,
+        description=(
+            "Requests admitted beyond the running ones (waiting for a slot, or sending their "
+            "answer); more get 429 at once."
+        ),
     )
 
     # Training jobs (service.jobs): limits, workers and failure detection.
@@ -169,11 +209,11 @@ class Settings(BaseSettings):
     )
     reaper_interval: float = Field(default=2.0, gt=0, description="Seconds between reaper passes.")
     job_retention_seconds: float = Field(
-        default=0.0,
+        default=7 * 24 * 3600.0,
         ge=0,
         description=(
             "Finished jobs (records and trajectories) are deleted by the reaper this many "
-            "seconds after they ended; 0 keeps them forever."
+            "seconds after they ended (default a week); 0 keeps them forever."
         ),
     )
     max_train_wait: float = Field(

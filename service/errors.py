@@ -11,7 +11,9 @@ from typing import Any, ClassVar
 
 __all__ = [
     "BackendUnavailable",
+    "ClientGone",
     "Conflict",
+    "InsufficientStorage",
     "InvalidInput",
     "LimitExceeded",
     "Loc",
@@ -103,6 +105,22 @@ class QueueFull(ServiceError):  # noqa: N818
     def __init__(self, detail: str, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class ClientGone(ServiceError):  # noqa: N818
+    """The client disconnected before its answer was ready (nobody reads this answer)."""
+
+    status = 499
+    title = "Client Closed Request"
+    slug = "client-closed-request"
+
+
+class InsufficientStorage(ServiceError):  # noqa: N818
+    """The disk is full: nothing was written; retry once space has been freed."""
+
+    status = 507
+    title = "Insufficient Storage"
+    slug = "insufficient-storage"
 
 
 class BackendUnavailable(ServiceError):  # noqa: N818

@@ -11,22 +11,24 @@ needs ``Authorization: Bearer <token>``.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 import uuid
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.problems import problem_response
+from service.web.context import run_request_end
 
 __all__ = [
     "PUBLIC_PATHS",
     "BearerAuthMiddleware",
     "BodyLimitMiddleware",
+    "BodyTimeout",
     "BodyTooLarge",
     "RequestContextMiddleware",
     "is_public",
@@ -56,10 +58,17 @@ def _request_id(headers: Headers) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id, access log and last-resort error answer for every HTTP request."""
+    """Request id, access log, last-resort error answer and end-of-request bookkeeping.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Every ``send`` must complete within ``send_timeout`` seconds: a client that stops
+    reading its response would otherwise hold the response (and the admission behind it)
+    forever. Such a connection is abandoned, and the request's end callbacks
+    (``service.web.context``) run as for any other.
+    """
+
+    def __init__(self, app: ASGIApp, send_timeout: float = 60.0) -> None:
         self.app = app
+        self.send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,18 +79,30 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        stalled = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, stalled
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
+            try:
+                with anyio.fail_after(self.send_timeout):
+                    await send(message)
+            except TimeoutError:
+                stalled = True
+                raise
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
+            if stalled:  # the client stopped reading: drop it (uvicorn closes the connection)
+                access_logger.warning(
+                    "client stopped reading its response; abandoned after send_timeout",
+                    extra={"path": scope["path"], "request_id": request_id},
+                )
+                return
             error_logger.error(
                 "unhandled error on %s %s (request %s)",
                 scope["method"],
@@ -100,6 +121,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
             status = 500
         finally:
+            run_request_end(scope)
             _log_access(scope, status, started, request_id)
 
 
@@ -117,7 +139,7 @@ def _log_access(scope: Scope, status: int, started: float, request_id: str) -> N
     client = scope.get("client")
     if client:
         line["client"] = client[0]
-    access_logger.info(json.dumps(line))
+    access_logger.info("request", extra=line)
 
 
 class BearerAuthMiddleware:
@@ -159,13 +181,30 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="Content Too Large")
 
 
-class BodyLimitMiddleware:
-    """413 problem at once when Content-Length is over the limit, or as soon as the
-    streamed body passes it (then the route's body read raises ``BodyTooLarge``)."""
+class BodyTimeout(HTTPException):
+    """Raised when a body has not fully arrived within ``body_timeout`` seconds."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            status_code=408,
+            detail=f"the request body did not arrive within body_timeout={timeout:g} s "
+            "(setting RNNLAB_BODY_TIMEOUT)",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyLimitMiddleware:
+    """Bodies that are too large or too slow end in a problem instead of holding a worker.
+
+    413 at once when Content-Length is over ``max_body_bytes``, or as soon as the streamed
+    body passes it (the route's body read raises ``BodyTooLarge``); 408 when the whole
+    body has not arrived ``body_timeout`` seconds after the route started reading it.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 60.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,14 +215,25 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send)
             return
         received = 0
+        deadline: float | None = None
+        complete = False
 
         async def receive_with_limit() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, complete
+            if complete:  # after the body: waiting for a disconnect, no deadline
+                return await receive()
+            if deadline is None:
+                deadline = anyio.current_time() + self.body_timeout
+            try:
+                with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise BodyTooLarge()
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, receive_with_limit, send)

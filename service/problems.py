@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from core.errors import InvalidInputError
 from service.errors import ServiceError, field_to_loc
+from service.web.body import BodyInvalid, BodyRejected
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -160,7 +161,11 @@ def _validation_problem(request: Request, errors: Sequence[Mapping[str, Any]]) -
 
 
 async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
-    """Routing errors (404, 405) and the body-size limit (413) of Starlette/FastAPI."""
+    """Routing errors (404, 405), the body-size limit (413) and bodies refused while read."""
+    if isinstance(exc, BodyInvalid):
+        return _validation_problem(request, [_clean_error(error) for error in exc.errors])
+    if isinstance(exc, BodyRejected):
+        return await _service_error(request, exc.error)
     headers = dict(exc.headers or {})
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # FastAPI's answer to a JSON body it could not even decode (not UTF-8 text, or

@@ -28,12 +28,13 @@ from service.schemas.analysis import (
     LossSurfaceResponse,
 )
 from service.schemas.common import DatasetRef
+from service.web.body import BodyRoute
 from service.work import check_work
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-router = APIRouter(tags=["analysis"])
+router = APIRouter(tags=["analysis"], route_class=BodyRoute)
 
 _ERRORS = problem_responses(404, 413, 422, 429)
 _BODY: Loc = ("body", "dataset")  # where an inline dataset sits, for error locations

@@ -17,8 +17,9 @@ from service.problems import problem_responses
 from service.routes.jobs import JobsDep
 from service.schemas.common import DatasetSource
 from service.schemas.datasets import DatasetOut, DatasetPage
+from service.web.body import BodyRoute
 
-router = APIRouter(prefix="/datasets", tags=["datasets"])
+router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=BodyRoute)
 
 _EXAMPLES = {
     "tutorial": {

@@ -34,8 +34,9 @@ from service.jobs.models import JobRecord, JobStatus
 from service.jobs.service import JobService
 from service.problems import problem_responses
 from service.schemas.jobs import Job, JobList, TrainRequest
+from service.web.body import BodyRoute
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=BodyRoute)
 
 MAX_WAIT = 600.0  # longest ?wait= in seconds
 CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop

@@ -12,8 +12,9 @@ from service.encoding import json_response
 from service.errors import InvalidInput, LimitExceeded
 from service.problems import problem_responses
 from service.schemas.predict import PredictRequest, PredictResponse
+from service.web.body import BodyRoute
 
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], route_class=BodyRoute)
 
 
 @router.post(

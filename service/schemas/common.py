@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from service.web.body import FloatRows, Floats
+
 __all__ = [
     "DatasetData",
     "DatasetId",
@@ -141,12 +143,12 @@ class DatasetData(RequestModel):
         }
     )
 
-    sequences: list[Annotated[list[FiniteFloat], Field(min_length=1)]] = Field(
-        min_length=1,
+    sequences: FloatRows = Field(
         description="The input sequences (each at least one step; lengths may differ).",
         examples=[[[0, 1, 1], [1, 0, 1, 1, 0]]],
+        json_schema_extra={"minItems": 1},
     )
-    targets: list[FiniteFloat] | None = Field(
+    targets: Floats | None = Field(
         default=None, description="One target per sequence; null means each sequence's sum."
     )
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.schemas.common import FiniteFloat, RequestModel, Weights
+from service.schemas.common import RequestModel, Weights
+from service.web.body import FloatRows
 
 __all__ = ["PredictRequest", "PredictResponse"]
 
@@ -32,10 +31,10 @@ class PredictRequest(RequestModel):
         max_length=64,
         description="Use the trained weights of this finished training job (or weights).",
     )
-    sequences: list[Annotated[list[FiniteFloat], Field(min_length=1)]] = Field(
-        min_length=1,
+    sequences: FloatRows = Field(
         description="Input sequences; lengths may differ and need not match the training data.",
         examples=[[[0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]]],
+        json_schema_extra={"minItems": 1},
     )
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""The compute limiter: work runs in threads, a bounded number at once, bounded waiting."""
+"""The compute limiter: threads, atomic admission, and computations that stop when unwanted."""
 
 from __future__ import annotations
 
@@ -9,16 +9,37 @@ import time
 
 import anyio
 import pytest
+from starlette.requests import Request
+from starlette.types import Message
 
+from core.cancel import checkpoint
 from service.compute import ComputeLimiter, tune_allocator
-from service.errors import QueueFull
+from service.errors import ClientGone, QueueFull
+from service.web.context import run_request_end
 
 pytestmark = pytest.mark.anyio
 
 
+def fake_request(disconnected: anyio.Event | None = None) -> Request:
+    """A request whose client disconnects when ``disconnected`` is set (never if None)."""
+    gone = disconnected or anyio.Event()
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "state": {}}
+    return Request(scope, receive)
+
+
 async def test_runs_in_a_worker_thread() -> None:
     limiter = ComputeLimiter(max_concurrent=2, max_pending=2)
-    thread = await limiter.run(threading.get_ident)
+    thread = await limiter.run(fake_request(), threading.get_ident)
     assert thread != threading.get_ident()
 
 
@@ -38,28 +59,90 @@ async def test_at_most_max_concurrent_run_at_once() -> None:
 
     async with anyio.create_task_group() as tg:
         for _ in range(6):
-            tg.start_soon(limiter.run, work)
+            tg.start_soon(limiter.run, fake_request(), work)
     assert peak == 2
 
 
-async def test_too_many_waiting_is_queue_full() -> None:
-    limiter = ComputeLimiter(max_concurrent=1, max_pending=1)
+async def test_simultaneous_arrivals_beyond_the_limit_are_refused_at_once() -> None:
+    limiter = ComputeLimiter(max_concurrent=1, max_pending=2)
     release = threading.Event()
-    results: list[str] = []
+    outcomes: list[str] = []
 
-    async def occupy() -> None:
-        results.append(await limiter.run(lambda: release.wait(5) and "done"))
+    async def arrive() -> None:
+        try:
+            await limiter.run(fake_request(), release.wait, 30)
+            outcomes.append("done")
+        except QueueFull as exc:
+            outcomes.append(f"429 after {exc.headers['Retry-After']} s")
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(occupy)  # running
-        tg.start_soon(occupy)  # waiting
-        await anyio.sleep(0.1)
-        assert (limiter.running, limiter.waiting) == (1, 1)
-        with pytest.raises(QueueFull) as caught:
-            await limiter.run(lambda: "never")
-        assert caught.value.headers["Retry-After"] == "1"
+        for _ in range(10):  # all arrive before any of them is scheduled
+            tg.start_soon(arrive)
+        with anyio.fail_after(30):
+            while outcomes.count("429 after 1 s") < 7:
+                await anyio.sleep(0.01)
+        assert limiter.admitted == 3
         release.set()
-    assert results == ["done", "done"]
+    assert sorted(outcomes) == ["429 after 1 s"] * 7 + ["done"] * 3
+
+
+async def test_an_admission_lasts_until_the_request_ends() -> None:
+    limiter = ComputeLimiter(max_concurrent=1, max_pending=0)
+    request = fake_request()
+    await limiter.run(request, lambda: None)
+    with pytest.raises(QueueFull):  # the first request is still sending its answer
+        await limiter.run(fake_request(), lambda: None)
+    run_request_end(request.scope)
+    assert limiter.admitted == 0
+    await limiter.run(fake_request(), lambda: None)
+
+
+async def test_a_client_that_disconnects_stops_its_computation() -> None:
+    limiter = ComputeLimiter(max_concurrent=1, max_pending=0)
+    gone = anyio.Event()
+    started = threading.Event()
+    stopped = threading.Event()
+
+    def spin() -> None:
+        started.set()
+        try:
+            while True:  # only a checkpoint ends this loop
+                checkpoint()
+                time.sleep(0.001)
+        finally:
+            stopped.set()
+
+    async def disconnect_once_started() -> None:
+        await anyio.to_thread.run_sync(started.wait, 30)
+        gone.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(disconnect_once_started)
+        with pytest.raises(ClientGone):
+            await limiter.run(fake_request(gone), spin)
+    assert stopped.is_set()
+
+
+async def test_cancelling_the_request_stops_its_computation() -> None:
+    """What a shutting-down server does to requests still computing."""
+    limiter = ComputeLimiter(max_concurrent=1, max_pending=0)
+    started = threading.Event()
+    stopped = threading.Event()
+
+    def spin() -> None:
+        started.set()
+        try:
+            while True:
+                checkpoint()
+                time.sleep(0.001)
+        finally:
+            stopped.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(limiter.run, fake_request(), spin)
+        await anyio.to_thread.run_sync(started.wait, 30)
+        tg.cancel_scope.cancel()
+    assert stopped.is_set()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning")

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from service.config import Settings
 from service.middleware import is_public
+from service.web.logs import json_formatter
 from tests.service._api import problem, running
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +41,8 @@ async def test_one_json_access_line_per_request(
     async with running(Settings(data_dir=tmp_path)) as (_, client):
         await client.post("/loss", json=LOSS, headers={"X-Request-ID": "log-1"})
         await client.get("/nowhere", headers={"X-Request-ID": "log-2"})
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "rnnlab.access"]
+    formatter = json_formatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == "rnnlab.access"]
     assert [line["request_id"] for line in lines] == ["log-1", "log-2"]
     first, second = lines
     assert (first["method"], first["path"], first["status"]) == ("POST", "/loss", 200)

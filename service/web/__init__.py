@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every resource: problems, middleware, encoding, logging."""
