@@ -12,22 +12,20 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from starlette.responses import Response
 
 from core.bptt import gradient
 from core.datasets import Dataset
 from core.gradcheck import check_gradient
 from core.model import loss, outputs
 from core.predict import counts, predict
-from core.surface import gradient_over_time, loss_surface
-from service.encoding import (
-    CSV_MEDIA_TYPE,
-    JSON_MEDIA_TYPE,
-    NPY_MEDIA_TYPE,
+from core.surface import LossSurface, gradient_over_time, loss_surface
+from service.web.encoding import (
     Format,
-    csv_matrix,
+    csv_response,
     finite_or_none,
-    json_bytes,
-    npy_bytes,
+    json_response,
+    npy_response,
 )
 
 __all__ = [
@@ -36,7 +34,8 @@ __all__ = [
     "gradient_payload",
     "loss_payload",
     "predict_payload",
-    "surface_body",
+    "surface",
+    "surface_response",
 ]
 
 
@@ -98,24 +97,26 @@ def gradient_check_payload(dataset: Dataset, wx: float, wrec: float, eps: float)
     }
 
 
-def surface_body(
+def surface(
     dataset: Dataset,
     wx_range: tuple[float, float],
     wrec_range: tuple[float, float],
     nx: int,
     ny: int,
-    fmt: Format,
-) -> tuple[bytes, str, dict[str, str]]:
-    """(body, media type, headers) of the loss surface on an nx x ny grid in ``fmt``."""
-    result = loss_surface(dataset, wx_range, wrec_range, nx=nx, ny=ny)
+) -> LossSurface:
+    """The loss surface on an nx x ny grid (see ``surface_response`` for its answer)."""
+    return loss_surface(dataset, wx_range, wrec_range, nx=nx, ny=ny)
+
+
+def surface_response(result: LossSurface, fmt: Format) -> Response:
+    """The loss surface as JSON, npy (the loss matrix) or CSV, with ``X-Overflow``."""
     headers = {"X-Overflow": "true" if result.overflow else "false"}
     if fmt == "npy":
         headers["Content-Disposition"] = 'attachment; filename="loss-surface.npy"'
-        return npy_bytes(result.loss), NPY_MEDIA_TYPE, headers
+        return npy_response(result.loss, headers)
     if fmt == "csv":
         headers["Content-Disposition"] = 'attachment; filename="loss-surface.csv"'
-        body = csv_matrix("wrec/wx", result.wx, result.wrec, result.loss)
-        return body, CSV_MEDIA_TYPE, headers
+        return csv_response("wrec/wx", result.wrec, result.loss, columns=result.wx, headers=headers)
     payload = {
         "wx": result.wx,
         "wrec": result.wrec,
@@ -127,7 +128,7 @@ def surface_body(
         },
         "overflow": result.overflow,
     }
-    return json_bytes(payload), JSON_MEDIA_TYPE, headers
+    return json_response(payload, headers=headers)
 
 
 def gradient_over_time_payload(

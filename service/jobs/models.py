@@ -7,24 +7,18 @@ stored and served as ``null`` (see :func:`finite_or_none`), never as NaN tokens.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from service.schemas.common import WeightsOut
+from service.web.encoding import finite_or_none
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
 FINISHED_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-
-
-def finite_or_none(value: float) -> float | None:
-    """``value`` as a float, or None when it is inf/nan (JSON has no token for those)."""
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def weights_out(wx: float, wrec: float) -> WeightsOut:

@@ -17,14 +17,9 @@ import numpy as np
 from core.datasets import Dataset
 from core.optimizers import make_optimizer
 from core.training import Progress, Trajectory, grid_starts, train, train_many
-from service.jobs.models import (
-    JobProgress,
-    JobResult,
-    StartResult,
-    finite_or_none,
-    weights_out,
-)
+from service.jobs.models import JobProgress, JobResult, StartResult, weights_out
 from service.schemas.jobs import TrainRequest
+from service.web.encoding import finite_or_none
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from service import analysis
 from service.compute import ComputeDep
 from service.config import Settings, SettingsDep
 from service.datasets import DatasetRegistry, DatasetsDep
-from service.encoding import Format, choose_format, json_response, tabular_responses
 from service.errors import LimitExceeded, Loc
 from service.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
 from service.problems import problem_responses
@@ -29,6 +28,8 @@ from service.schemas.analysis import (
 )
 from service.schemas.common import DatasetRef
 from service.web.body import BodyRoute
+from service.web.encoding import Format, json_response
+from service.web.negotiation import choose_format, tabular_responses
 from service.work import check_work
 
 P = ParamSpec("P")
@@ -131,19 +132,18 @@ async def get_loss_surface(
     fmt = choose_format(format, accept)
     n, width = datasets.shape(ref, _QUERY)
     check_work(settings, grid.points, n, width, ("query", "resolution"))
-    body, media_type, headers = await compute.run(
+    result = await compute.run(
         _on_dataset,
         datasets,
         ref,
         _QUERY,
-        analysis.surface_body,
+        analysis.surface,
         grid.wx_range,
         grid.wrec_range,
         grid.nx,
         grid.ny,
-        fmt,
     )
-    return Response(body, media_type=media_type, headers=headers)
+    return analysis.surface_response(result, fmt)
 
 
 @router.get("/gradient-over-time", response_model=GradientOverTimeResponse, responses=_ERRORS)

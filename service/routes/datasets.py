@@ -11,13 +11,13 @@ from starlette.responses import Response
 from service.compute import ComputeDep
 from service.config import SettingsDep
 from service.datasets import DatasetInfo, DatasetRegistry, DatasetsDep, sequences_payload
-from service.encoding import json_bytes, json_response
 from service.errors import Conflict, LimitExceeded
 from service.problems import problem_responses
 from service.routes.jobs import JobsDep
 from service.schemas.common import DatasetSource
 from service.schemas.datasets import DatasetOut, DatasetPage
 from service.web.body import BodyRoute
+from service.web.encoding import json_response
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=BodyRoute)
 
@@ -82,9 +82,8 @@ async def get_dataset(
     """A stored dataset's summary, or with `?include=data` its sequences and targets."""
     if include is None:
         return json_response(_public(await compute.run(datasets.info, dataset_id)))
-    return Response(
-        await compute.run(_with_data, datasets, dataset_id, settings.max_include_elements),
-        media_type="application/json",
+    return json_response(
+        await compute.run(_with_data, datasets, dataset_id, settings.max_include_elements)
     )
 
 
@@ -107,7 +106,7 @@ def _public(info: DatasetInfo) -> dict[str, Any]:
     return asdict(info)
 
 
-def _with_data(datasets: DatasetRegistry, dataset_id: str, max_elements: int) -> bytes:
+def _with_data(datasets: DatasetRegistry, dataset_id: str, max_elements: int) -> dict[str, Any]:
     info = datasets.info(dataset_id)
     if info.elements > max_elements:
         raise LimitExceeded(
@@ -121,4 +120,4 @@ def _with_data(datasets: DatasetRegistry, dataset_id: str, max_elements: int) ->
     body = _public(info)
     body["sequences"] = sequences_payload(dataset)
     body["targets"] = dataset.targets
-    return json_bytes(body)
+    return body

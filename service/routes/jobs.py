@@ -18,16 +18,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from service.encoding import (
-    CSV_MEDIA_TYPE,
-    NPY_MEDIA_TYPE,
-    Format,
-    choose_format,
-    json_bytes,
-    json_response,
-    npy_bytes,
-    tabular_responses,
-)
 from service.errors import BackendUnavailable
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
@@ -35,6 +25,8 @@ from service.jobs.service import JobService
 from service.problems import problem_responses
 from service.schemas.jobs import Job, JobList, TrainRequest
 from service.web.body import BodyRoute
+from service.web.encoding import Format, csv_response, json_response, npy_response
+from service.web.negotiation import choose_format, tabular_responses
 
 router = APIRouter(tags=["jobs"], route_class=BodyRoute)
 
@@ -164,9 +156,10 @@ async def get_trajectory(
     table = np.column_stack([trajectory.wx, trajectory.wrec, trajectory.loss])
     fmt = choose_format(format, accept)
     if fmt == "npy":
-        return Response(npy_bytes(table), media_type=NPY_MEDIA_TYPE)
+        return npy_response(table)
     if fmt == "csv":
-        return Response(await anyio.to_thread.run_sync(_csv, table), media_type=CSV_MEDIA_TYPE)
+        iterations = np.arange(len(table))
+        return csv_response("iteration,wx,wrec,loss", iterations, table)
     return json_response(
         {
             "job_id": job.id,
@@ -178,15 +171,6 @@ async def get_trajectory(
             "loss": np.ascontiguousarray(trajectory.loss),
         }
     )
-
-
-def _csv(table: np.ndarray) -> bytes:
-    """``iteration,wx,wrec,loss`` rows; non-finite cells empty (orjson formats the floats)."""
-    rows = json_bytes(np.ascontiguousarray(table))[2:-2].replace(b"null", b"").split(b"],[")
-    if table.shape[0] == 0:
-        rows = []
-    body = b"\n".join(b"%d,%s" % (i, row) for i, row in enumerate(rows))
-    return b"iteration,wx,wrec,loss\n" + body + b"\n"
 
 
 async def existing_job(job_id: JobId, jobs: JobsDep) -> JobRecord:

@@ -8,11 +8,11 @@ from starlette.responses import Response
 from service import analysis
 from service.compute import ComputeDep
 from service.config import Settings, SettingsDep
-from service.encoding import json_response
 from service.errors import InvalidInput, LimitExceeded
 from service.problems import problem_responses
 from service.schemas.predict import PredictRequest, PredictResponse
 from service.web.body import BodyRoute
+from service.web.encoding import json_response
 
 router = APIRouter(tags=["predict"], route_class=BodyRoute)
 
