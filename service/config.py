@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.web.redaction import redact_url
 
 __all__ = ["Settings", "SettingsDep", "get_settings"]
 
@@ -204,10 +206,18 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "A running job whose worker sent no heartbeat (every 0.2 s) for this many seconds "
-            "is failed as lost by the reaper."
+            "of the reaper's observation is put back in the queue (after 3 starts: failed)."
         ),
     )
     reaper_interval: float = Field(default=2.0, gt=0, description="Seconds between reaper passes.")
+    end_record_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "Seconds a worker keeps retrying to record a finished job's end while the store "
+            "is unreachable or full (then a reaper runs the job again)."
+        ),
+    )
     job_retention_seconds: float = Field(
         default=7 * 24 * 3600.0,
         ge=0,
@@ -224,6 +234,16 @@ class Settings(BaseSettings):
             "up to 600) answers 202 after this long if the job has not ended."
         ),
     )
+
+    @field_validator("queue_url")
+    @classmethod
+    def _known_queue(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "must be empty (the embedded SQLite queue) or a redis://, rediss:// or "
+                f"unix:// URL, got {redact_url(url)!r}"
+            )
+        return url
 
 
 async def get_settings(request: Request) -> Settings:

@@ -21,9 +21,17 @@ __all__ = [
     "QueueFull",
     "ServiceError",
     "field_to_loc",
+    "problem_type",
 ]
 
 Loc = tuple[str | int, ...]
+
+_TYPE_PREFIX = "urn:rnnlab:problem:"
+
+
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of a problem kind (URN: stable, not meant to be dereferenced)."""
+    return _TYPE_PREFIX + slug
 
 
 class ServiceError(Exception):

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from core.errors import InvalidInputError
-from service.errors import ServiceError, field_to_loc
+from service.errors import ServiceError, field_to_loc, problem_type
 from service.web.body import BodyInvalid, BodyRejected
 
 __all__ = [
@@ -32,15 +32,9 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_TYPE_PREFIX = "urn:rnnlab:problem:"
 
 logger = logging.getLogger("rnnlab.errors")
 _METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
-
-
-def problem_type(slug: str) -> str:
-    """The ``type`` URI of a problem kind (URN: stable, not meant to be dereferenced)."""
-    return _TYPE_PREFIX + slug
 
 
 def problem_response(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.errors import problem_type
 from service.schemas.common import WeightsOut
 from service.web.encoding import finite_or_none
 
@@ -98,16 +99,24 @@ class JobRecord(BaseModel):
     cancel_requested: bool = False
     attempts: int = 0
     n_trajectories: int = 0
+    trajectory_error: str | None = None  # why a succeeded job kept no trajectory
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
+    @property
+    def lost(self) -> bool:
+        """Failed by a reaper because its worker went silent (its worker may yet report)."""
+        return self.status == "failed" and (self.error or {}).get("type") == problem_type(
+            "worker-lost"
+        )
+
 
 def problem(slug: str, title: str, status: int, detail: str) -> dict[str, Any]:
     """An RFC 9457 problem document for a job's ``error`` field (same URNs as the API's)."""
     return {
-        "type": f"urn:rnnlab:problem:{slug}",
+        "type": problem_type(slug),
         "title": title,
         "status": status,
         "detail": detail,

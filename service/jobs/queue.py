@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey
+from huey.storage import RedisStorage, SqliteStorage
 from redis import ConnectionPool
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from service.web.redaction import redact, redact_paths, redact_url
+
+logger = logging.getLogger("rnnlab.queue")
 
 QUEUE_NAME = "rnnlab"
 TRAIN_TASK = "rnnlab.train"
@@ -29,6 +34,9 @@ QUEUE_FILE = "queue.db"
 SQLITE_POLL = {"initial_delay": 0.02, "backoff": 1.5, "max_delay": 0.1}
 
 
+OUTAGE_BACKOFF = (0.5, 10.0)  # seconds between a worker's tries while the queue is down
+
+
 class QueueUnavailableError(ConnectionError):
     """The queue's backend does not answer."""
 
@@ -37,19 +45,70 @@ def is_redis_url(url: str) -> bool:
     return url.startswith(("redis://", "rediss://", "unix://"))
 
 
+class _OutageAware:
+    """A worker's dequeue that rides out an outage: said once, retried with backoff.
+
+    huey logs a traceback for every failed dequeue and retries at once (Redis) or soon
+    (SQLite): an unreachable server printed 60 tracebacks in 10 seconds. Here a failed
+    dequeue logs one warning per outage, waits (doubling up to 10 s) and reports "no
+    task"; the first dequeue that works again says so.
+    """
+
+    describe = "job queue"
+    _down_since: float | None = None
+    _wait: float = OUTAGE_BACKOFF[0]
+
+    def dequeue(self) -> bytes | None:
+        try:
+            data: bytes | None = super().dequeue()  # type: ignore[misc]
+        except (RedisError, sqlite3.Error, OSError) as exc:
+            self._down(exc)
+            return None
+        if self._down_since is not None:
+            logger.info("%s answers again", self.describe)
+            self._down_since = None
+        return data
+
+    def _down(self, exc: Exception) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self._wait = OUTAGE_BACKOFF[0]
+            logger.warning(
+                "%s unavailable (%s); workers retry with backoff until it answers",
+                self.describe,
+                exc,
+            )
+        threading.Event().wait(self._wait)
+        self._wait = min(self._wait * 2, OUTAGE_BACKOFF[1])
+
+
+class _RedisQueue(_OutageAware, RedisStorage):  # type: ignore[misc]
+    describe = "job queue (Redis)"
+
+
+class _SqliteQueue(_OutageAware, SqliteStorage):  # type: ignore[misc]
+    describe = "job queue (SQLite)"
+
+
 def make_huey(queue_url: str, data_dir: Path) -> Huey:
-    """SqliteHuey under ``data_dir`` when ``queue_url`` is empty, RedisHuey for redis:// URLs."""
+    """huey on SQLite under ``data_dir`` when ``queue_url`` is empty, on Redis for redis://."""
     if not queue_url:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(
-            QUEUE_NAME, filename=str(data_dir / QUEUE_FILE), results=False, timeout=10
+        return Huey(
+            QUEUE_NAME,
+            results=False,
+            storage_class=_SqliteQueue,
+            filename=str(data_dir / QUEUE_FILE),
+            timeout=10,
         )
     if is_redis_url(queue_url):
         # Short connect timeout so a down server answers 503 quickly; the read timeout
         # must exceed huey's 1 s blocking pop.
         pool = ConnectionPool.from_url(queue_url, socket_connect_timeout=1.0, socket_timeout=5.0)
-        return RedisHuey(QUEUE_NAME, results=False, connection_pool=pool)
-    raise ValueError(f"RNNLAB_QUEUE_URL must be empty or redis://..., got {queue_url!r}")
+        return Huey(QUEUE_NAME, results=False, storage_class=_RedisQueue, connection_pool=pool)
+    raise ValueError(
+        f"RNNLAB_QUEUE_URL must be empty or redis://..., got {redact_url(queue_url)!r}"
+    )
 
 
 class JobQueue:
@@ -61,7 +120,7 @@ class JobQueue:
 
     @property
     def is_sqlite(self) -> bool:
-        return isinstance(self.huey, SqliteHuey)
+        return isinstance(self.huey.storage, SqliteStorage)
 
     def register(self, train: Callable[..., None]) -> None:
         """Install the function workers run for a job: ``train(job_id, task=...)``."""
@@ -99,4 +158,4 @@ class JobQueue:
         try:
             return fn()
         except (RedisError, sqlite3.Error, OSError) as exc:
-            raise QueueUnavailableError(f"job queue: {exc}") from exc
+            raise QueueUnavailableError(f"job queue: {redact_paths(redact(str(exc)))}") from exc

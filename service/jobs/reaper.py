@@ -1,62 +1,90 @@
-"""The reaper: jobs whose worker vanished end ``failed``; old finished jobs are purged.
+"""The reaper: jobs whose worker vanished go back to the queue; old finished jobs are purged.
 
 huey has no acknowledgements: a worker killed with SIGKILL takes its task with it, and
-nothing is left to say so. Two symptoms are checked every ``reaper_interval`` seconds:
+nothing is left to say so. So the reaper watches the job store, as a visibility timeout
+would, with its own clock (``clock``, monotonic; tests inject one):
 
-- a ``running`` job whose heartbeat (written every 0.2 s while it trains) is older than
-  ``heartbeat_timeout``: its worker is gone. Bound: failed within heartbeat_timeout +
-  reaper_interval of the worker's death (12 s with the defaults).
-- a ``queued`` job older than ``heartbeat_timeout`` whose task is no longer in the queue
-  on two passes in a row (a worker took the task and died before starting it, or the
-  queue was flushed). Two passes, because between a worker's pop and its ``start`` the
-  task is briefly in neither place.
+- a ``running`` job whose heartbeat (written every 0.2 s while it runs) has not changed
+  for ``heartbeat_timeout`` seconds of the reaper's own observation is lost. It is put
+  back in the queue and run again, up to ``MAX_ATTEMPTS`` starts; after that it ends
+  ``failed: worker-lost`` (a job that keeps killing its worker must not loop forever),
+  or ``cancelled`` if a cancel was asked. Bound: a dead worker's job is requeued within
+  heartbeat_timeout + 2 x reaper_interval (14 s with the defaults).
+- a ``queued`` job whose task has been missing from the queue for ``heartbeat_timeout``
+  seconds (a worker took the task and died before starting it, the queue was flushed, or
+  a requeue did not reach it) is enqueued again.
 
-Reapers run in every API process; they race safely, because each failure is a
-conditional transition (only while the job is still in the state that was judged).
-A job whose cancel was requested ends ``cancelled`` instead of ``failed``.
+Silence is measured from when the reaper first saw a heartbeat value, never by comparing
+timestamps with the wall clock: a store that was unreachable for a while (the reaper
+then saw nothing) or a reaper that just started cannot mistake every worker for dead.
+After a pass that failed, every observation starts over.
+
+Several reapers (one per API process) race safely: each transition is conditional on
+the job still being as judged (same status and heartbeat), and enqueueing a job twice is
+harmless (only one ``queued -> running`` transition succeeds).
 
 With ``job_retention_seconds`` > 0, each pass also deletes finished jobs (with their
 requests and trajectories) that ended longer ago than that, oldest first, in transactions
-of ``PURGE_BATCH`` and at most ``PURGE_BATCHES`` of them per pass: a backlog (retention
-just switched on) drains over a few passes instead of holding the store's write lock, or
-this thread, long enough to delay the detection of lost workers. Racing purges in several
-API processes are harmless: a finished record never changes, deleting it twice is a no-op.
+of ``PURGE_BATCH`` and at most ``PURGE_BATCHES`` per pass, so that a backlog drains over
+a few passes instead of holding the store's write lock.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from service.jobs.backend import JobBackend
-from service.jobs.models import JobRecord, problem, utcnow
+from service.jobs.models import JobRecord, JobStatus, problem, utcnow
 from service.jobs.store import JobNotFoundError
 
 logger = logging.getLogger("rnnlab.reaper")
 
+MAX_ATTEMPTS = 3  # starts of one job before a lost worker fails it
 PURGE_BATCH = 100  # finished jobs deleted per transaction (trajectories can be large)
 PURGE_BATCHES = 10  # transactions per pass: at most 1,000 jobs per reaper_interval
 
 
 class Reaper:
-    """One ``reap()`` and one ``purge()`` per pass; remembers suspect queued jobs between passes.
+    """One ``reap()`` and one ``purge()`` per pass; remembers what it saw between passes.
 
     ``retention`` is ``job_retention_seconds``: 0 keeps finished jobs forever.
     """
 
     def __init__(
-        self, backend: JobBackend, heartbeat_timeout: float, retention: float = 0.0
+        self,
+        backend: JobBackend,
+        heartbeat_timeout: float,
+        retention: float = 0.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._backend = backend
         self._timeout = heartbeat_timeout
         self._retention = retention
-        self._suspects: set[str] = set()
+        self._clock = clock
+        self._beats: dict[str, tuple[datetime | None, float]] = {}  # id -> (beat, seen since)
+        self._missing: dict[str, float] = {}  # queued id -> seen without a task since
+
+    def forget(self) -> None:
+        """Drop every observation (after a pass that could not read the backend)."""
+        self._beats.clear()
+        self._missing.clear()
 
     def reap(self) -> list[JobRecord]:
-        """Fail the jobs whose worker is gone; returns them."""
-        return self._reap_running() + self._reap_queued()
+        """Requeue (or end) running jobs whose worker is gone; re-enqueue lost tasks.
+
+        Returns the records that changed. Raises what the backend raises, after
+        forgetting everything observed so far.
+        """
+        try:
+            return self._reap_running() + self._reap_queued()
+        except Exception:
+            self.forget()
+            raise
 
     def purge(self) -> int:
         """Delete finished jobs older than the retention (at most one pass's worth); how many."""
@@ -74,63 +102,69 @@ class Reaper:
         return purged
 
     def _reap_running(self) -> list[JobRecord]:
-        store = self._backend.store
-        cutoff = utcnow() - timedelta(seconds=self._timeout)
+        now = self._clock()
+        beats: dict[str, tuple[datetime | None, float]] = {}
+        lost: list[tuple[JobRecord, float]] = []
+        for job in self._backend.store.running():
+            beat, since = self._beats.get(job.id, (job.heartbeat_at, now))
+            if beat != job.heartbeat_at:  # it beat since the last pass: alive
+                beat, since = job.heartbeat_at, now
+            beats[job.id] = (beat, since)
+            if now - since >= self._timeout:
+                lost.append((job, now - since))
+        self._beats = beats
+        return [done for job, silence in lost if (done := self._lost(job, silence)) is not None]
 
-        def still_stale(job: JobRecord) -> bool:
-            return job.status == "running" and (
-                job.heartbeat_at is None or job.heartbeat_at < cutoff
-            )
+    def _lost(self, job: JobRecord, silence: float) -> JobRecord | None:
+        """Requeue a lost job, or end it when it has had its attempts or was cancelled."""
+        store, beat = self._backend.store, job.heartbeat_at
 
-        reaped = []
-        for job in store.stale_running(cutoff):
-            seen = job.heartbeat_at or job.started_at or job.created_at
-            silence = (utcnow() - seen).total_seconds()
-            detail = (
-                f"worker {job.worker} stopped sending heartbeats {silence:.1f} s ago "
-                f"(limit heartbeat_timeout={self._timeout:g} s): it was killed or lost "
-                "its connection; the job did not finish"
-            )
-            done = self._finish(job, detail, only_if=still_stale)
-            if done is not None:
-                logger.warning("job %s: %s", job.id, detail)
-                reaped.append(done)
-        return reaped
+        def unchanged(current: JobRecord) -> bool:
+            return current.status == "running" and current.heartbeat_at == beat
 
-    def _reap_queued(self) -> list[JobRecord]:
-        store = self._backend.store
-        cutoff = utcnow() - timedelta(seconds=self._timeout)
-        pending = self._backend.queue.pending_job_ids()  # read the queue before the store
-        old = [job for job in store.queued() if job.created_at < cutoff]
-        missing = {job.id for job in old if job.id not in pending}
-        reaped = []
-        for job in old:
-            if job.id in missing and job.id in self._suspects:
-                detail = (
-                    "the job's task is no longer in the queue but no worker started it "
-                    "(a worker died while taking it, or the queue was flushed)"
-                )
-                done = self._finish(job, detail, only_if=lambda j: j.status == "queued")
-                if done is not None:
-                    logger.warning("job %s: %s", job.id, detail)
-                    reaped.append(done)
-        self._suspects = missing
-        return reaped
-
-    def _finish(
-        self, job: JobRecord, detail: str, only_if: Callable[[JobRecord], bool]
-    ) -> JobRecord | None:
-        """End ``job`` as lost, if ``only_if`` still holds; None if it ended (or went) meanwhile."""
+        why = (
+            f"worker {job.worker} sent no heartbeat for {silence:.1f} s "
+            f"(heartbeat_timeout={self._timeout:g} s): it was killed or lost its connection"
+        )
         try:
-            return self._backend.store.finish(job.id, **self._ending(job, detail), only_if=only_if)
+            if job.cancel_requested or job.attempts >= MAX_ATTEMPTS:
+                status, error = self._ending(job, why)
+                done = store.finish(job.id, status, error=error, only_if=unchanged)
+                if done is not None:
+                    logger.warning("job %s ended %s: %s", job.id, done.status, why)
+                return done
+            progress = job.progress.model_copy(update={"iteration": 0, "loss": None})
+            requeued = store.requeue(job.id, progress, only_if=unchanged)
         except JobNotFoundError:  # ended by its worker and purged since it was listed
             return None
+        if requeued is not None:
+            self._backend.queue.enqueue(job.id)
+            logger.warning(
+                "job %s put back in the queue (attempt %d of %d): %s",
+                job.id,
+                job.attempts,
+                MAX_ATTEMPTS,
+                why,
+            )
+        return requeued
+
+    def _reap_queued(self) -> list[JobRecord]:
+        now = self._clock()
+        pending = self._backend.queue.pending_job_ids()  # read the queue before the store
+        queued = [job for job in self._backend.store.queued() if job.id not in pending]
+        self._missing = {job.id: self._missing.get(job.id, now) for job in queued}
+        enqueued = []
+        for job in queued:
+            if now - self._missing[job.id] >= self._timeout:
+                self._backend.queue.enqueue(job.id)
+                del self._missing[job.id]
+                logger.warning("job %s was queued without a task; enqueued it again", job.id)
+                enqueued.append(job)
+        return enqueued
 
     @staticmethod
-    def _ending(job: JobRecord, detail: str) -> dict[str, Any]:
+    def _ending(job: JobRecord, why: str) -> tuple[JobStatus, dict[str, Any]]:
         if job.cancel_requested:
-            return {
-                "status": "cancelled",
-                "error": problem("cancelled", "Cancelled", 409, f"cancelled; {detail}"),
-            }
-        return {"status": "failed", "error": problem("worker-lost", "Worker Lost", 500, detail)}
+            return "cancelled", problem("cancelled", "Cancelled", 409, f"cancelled; {why}")
+        detail = f"{why}; the job was started {job.attempts} times without finishing"
+        return "failed", problem("worker-lost", "Worker Lost", 500, detail)

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.exceptions import WatchError
 
 from core.training import Trajectory
 from service.jobs.models import FINISHED_STATUSES, JOB_STATUSES, JobRecord, JobStatus
@@ -27,10 +27,12 @@ from service.jobs.store import (
     JobNotFoundError,
     JobStore,
     Mutation,
+    StoreFullError,
     StoreUnavailableError,
     decode_trajectory,
     encode_trajectory,
 )
+from service.web.redaction import redact
 
 T = TypeVar("T")
 
@@ -55,7 +57,12 @@ class RedisJobStore(JobStore):
         try:
             return fn()
         except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise StoreUnavailableError(f"job store {self.url}: {exc}") from exc
+            raise StoreUnavailableError(f"job store (Redis): {redact(str(exc))}") from exc
+        except ResponseError as exc:  # e.g. OOM, MISCONF (cannot persist: disk full), READONLY
+            error = (
+                StoreFullError if str(exc).startswith(("OOM", "MISCONF")) else StoreUnavailableError
+            )
+            raise error(f"job store (Redis): {redact(str(exc))}") from exc
 
     def close(self) -> None:
         self._redis.close()

@@ -10,7 +10,15 @@ process is gone. Every way a job can end maps to one final transition:
 - wall time over ``job_timeout``: ``failed`` with a timeout problem;
 - bad input the API could not see (e.g. a dataset deleted meanwhile): ``failed`` with it;
 - the worker is stopped (SIGTERM/SIGINT) or orphaned: back to ``queued`` and re-enqueued,
-  so another worker, or this one after a restart, runs it again from the start.
+  so another worker, or this one after a restart, runs it again from the start;
+- the job stops being this worker's (a reaper requeued or ended it while this worker
+  could not reach the store): the worker drops it without recording anything.
+
+Recording the end is retried (backoff up to ``END_RETRY_MAX`` seconds between tries, for
+up to ``end_record_timeout`` seconds) while the monitor keeps the heartbeat going, so an
+outage of Redis or a full disk delays the record of a finished job but does not turn it
+into a lost one. When the trajectories alone cannot be written (the disk stays full),
+the job is recorded without them after ``TRAJECTORY_GIVE_UP`` seconds, saying why.
 """
 
 from __future__ import annotations
@@ -30,14 +38,21 @@ from service.datasets import DatasetRegistry
 from service.errors import ServiceError, field_to_loc
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, problem
 from service.jobs.queue import JobQueue
-from service.jobs.store import JobNotFoundError, JobStore, StoreUnavailableError
+from service.jobs.store import (
+    Beat,
+    JobNotFoundError,
+    JobStore,
+    StoreFullError,
+    StoreUnavailableError,
+)
 from service.jobs.training import progress_of, run_training
 from service.schemas.jobs import TrainRequest
 
 logger = logging.getLogger("rnnlab.jobs")
 
 TICK = 0.2  # seconds between progress/heartbeat writes and cancel checks
-MAX_ATTEMPTS = 3  # a job interrupted this often (its worker keeps dying) is failed
+END_RETRY_MAX = 5.0  # longest wait between two tries to record a job's end
+TRAJECTORY_GIVE_UP = 60.0  # seconds of failed trajectory writes before recording without
 
 
 class JobCancelledError(Exception):
@@ -50,6 +65,10 @@ class JobTimeoutError(Exception):
 
 class WorkerOrphanedError(Exception):
     """The consumer process that started this worker is gone."""
+
+
+class JobAbandonedError(Exception):
+    """The job is no longer this worker's: a reaper requeued or ended it."""
 
 
 @dataclass
@@ -86,31 +105,23 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         return
     if record is None:  # cancelled while queued, or already run
         return
-    if record.attempts > MAX_ATTEMPTS:
-        detail = f"the job's worker stopped {MAX_ATTEMPTS} times before it finished; giving up"
-        ctx.store.finish(job_id, "failed", error=problem("worker-lost", "Worker Lost", 500, detail))
-        return
     logger.info("job %s: running (attempt %d)", job_id, record.attempts)
     monitor = _Monitor(ctx, record)
     monitor.start()
     try:
         ending = _train(ctx, record, monitor)
+        _record_end(ctx, job_id, ending, monitor)
     except (WorkerOrphanedError, KeyboardInterrupt) as exc:
         monitor.stop()
         _requeue(ctx, record)
         if isinstance(exc, KeyboardInterrupt):
             raise  # huey logs the interrupted task and the worker exits
         return
+    except JobAbandonedError:
+        logger.warning("job %s: taken from this worker (requeued or ended); dropped", job_id)
+        return
     finally:
         monitor.stop()
-    if ending.trajectories:
-        ctx.store.put_trajectories(job_id, ending.trajectories)
-    try:
-        _finish(ctx, job_id, ending, monitor.progress())
-    except JobNotFoundError:  # a reaper ended it meanwhile, and the retention purged it
-        ctx.store.delete(job_id)  # drop the trajectories just written: nothing refers to them
-        logger.warning("job %s: its record was purged before it finished", job_id)
-        return
     logger.info("job %s: %s", job_id, ending.status)
 
 
@@ -120,7 +131,7 @@ def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
         request = TrainRequest.model_validate_json(ctx.store.get_request(record.id))
         dataset = ctx.datasets.resolve(request)
         outcome = run_training(request, dataset, monitor.callback)
-    except WorkerOrphanedError:
+    except (WorkerOrphanedError, JobAbandonedError):
         raise
     except JobCancelledError:
         detail = "the job was cancelled by a DELETE request"
@@ -145,25 +156,61 @@ def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
     return _Ending("succeeded", result=outcome.result, trajectories=outcome.trajectories)
 
 
-def _finish(ctx: WorkerContext, job_id: str, ending: _Ending, progress: JobProgress | None) -> None:
-    """The final transition, retried for a while if the store is briefly unreachable."""
-    deadline = time.monotonic() + 30
+def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Monitor) -> None:
+    """Store the trajectories, then the final transition, retrying through outages.
+
+    Gives up (logging it) after ``end_record_timeout`` seconds; the job then stays
+    ``running`` without heartbeats, and a reaper runs it again.
+    """
+    settings = ctx.settings
+    deadline = time.monotonic() + settings.end_record_timeout
+    trajectories, trajectory_error = ending.trajectories, None
+    first_failure: float | None = None
+    wait = 0.2
     while True:
         try:
+            if trajectories:
+                ctx.store.put_trajectories(job_id, trajectories)
             ctx.store.finish(
                 job_id,
                 ending.status,
                 result=ending.result,
                 error=ending.error,
-                progress=progress,
-                n_trajectories=len(ending.trajectories),
+                progress=monitor.progress(),
+                n_trajectories=len(trajectories),
+                trajectory_error=trajectory_error,
+                over_lost=True,
             )
+            if first_failure is not None:
+                logger.info("job %s: end recorded after the store came back", job_id)
             return
-        except StoreUnavailableError:
-            if time.monotonic() > deadline:
-                logger.exception("job %s: could not record its end (%s)", job_id, ending.status)
+        except JobNotFoundError:  # a reaper ended it and the retention purged it meanwhile
+            ctx.store.delete(job_id)  # drop trajectories written for nothing
+            logger.warning("job %s: its record was purged before it finished", job_id)
+            return
+        except StoreUnavailableError as exc:
+            now = time.monotonic()
+            if first_failure is None:
+                first_failure = now
+                logger.warning("job %s: cannot record its end yet (%s); retrying", job_id, exc)
+            if monitor.abandoned:
+                raise JobAbandonedError from exc
+            full_for = now - first_failure if isinstance(exc, StoreFullError) else 0.0
+            if trajectories and full_for > TRAJECTORY_GIVE_UP:
+                logger.error("job %s: recording it without its trajectories (%s)", job_id, exc)
+                trajectories, trajectory_error = [], f"not kept: the store was full ({exc})"
+                continue
+            if now > deadline:
+                logger.error(
+                    "job %s: could not record its end (%s) within end_record_timeout=%g s; "
+                    "a reaper will run it again",
+                    job_id,
+                    ending.status,
+                    settings.end_record_timeout,
+                )
                 return
-            time.sleep(1)
+            time.sleep(wait)
+            wait = min(wait * 2, END_RETRY_MAX)
 
 
 def _requeue(ctx: WorkerContext, record: JobRecord) -> None:
@@ -172,7 +219,7 @@ def _requeue(ctx: WorkerContext, record: JobRecord) -> None:
     ``record`` is the job as claimed, so its progress is the untouched initial one.
     """
     try:
-        if ctx.store.requeue(record.id, record.progress) is not None:
+        if ctx.store.requeue(record.id, record.progress, refund=True) is not None:
             ctx.queue.enqueue(record.id)
             logger.warning("job %s: worker stopping, job put back in the queue", record.id)
     except Exception:  # the reaper fails it later if this did not get through
@@ -189,7 +236,10 @@ class _Monitor:
         self._latest: Progress | None = None
         self._written: Progress | None = None
         self._cancel = threading.Event()
+        self._abandon = threading.Event()
         self._orphaned = threading.Event()
+        self._claim = (record.worker or worker_name(), record.attempts)
+        self._outage = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-{record.id}", daemon=True)
 
@@ -203,12 +253,18 @@ class _Monitor:
     def callback(self, progress: Progress) -> None:
         """Called by core every iteration: keep it to a few attribute reads."""
         self._latest = progress
+        if self._abandon.is_set():
+            raise JobAbandonedError
         if self._cancel.is_set():
             raise JobCancelledError
         if self._orphaned.is_set():
             raise WorkerOrphanedError
         if time.monotonic() > self._deadline:
             raise JobTimeoutError
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandon.is_set()
 
     def progress(self) -> JobProgress | None:
         latest = self._latest
@@ -220,11 +276,19 @@ class _Monitor:
             latest = self._latest
             try:
                 progress = self.progress() if latest is not self._written else None
-                if self._ctx.store.beat(self._job_id, progress):
-                    self._cancel.set()
+                beat = self._ctx.store.beat(self._job_id, *self._claim, progress)
                 self._written = latest
+                if self._outage:
+                    logger.info("job %s: heartbeats written again", self._job_id)
+                    self._outage = False
+                if beat is Beat.CANCEL:
+                    self._cancel.set()
+                elif beat is Beat.ABANDON:
+                    self._abandon.set()
             except StoreUnavailableError as exc:
-                logger.warning("job %s: heartbeat not written: %s", self._job_id, exc)
+                if not self._outage:  # once per outage, not every tick
+                    logger.warning("job %s: heartbeats not written: %s", self._job_id, exc)
+                    self._outage = True
             except Exception:  # never let the heartbeat die with the job still running
                 logger.exception("job %s: monitor pass failed", self._job_id)
             if consumer is not None and os.getppid() != consumer:

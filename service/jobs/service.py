@@ -24,6 +24,7 @@ from service.datasets import DatasetRegistry
 from service.errors import (
     BackendUnavailable,
     Conflict,
+    InsufficientStorage,
     InvalidInput,
     LimitExceeded,
     NotFound,
@@ -33,7 +34,7 @@ from service.jobs.backend import JobBackend
 from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
 from service.jobs.models import JobProgress, JobRecord, JobStatus, utcnow
 from service.jobs.queue import QueueUnavailableError
-from service.jobs.store import JobNotFoundError, StoreUnavailableError
+from service.jobs.store import JobNotFoundError, StoreFullError, StoreUnavailableError
 from service.schemas.common import DatasetSpec, WeightsOut
 from service.schemas.jobs import TrainRequest
 
@@ -50,6 +51,10 @@ def backend_errors() -> Iterator[None]:
         yield
     except JobNotFoundError as exc:
         raise NotFound(f"no job with id {exc.job_id!r}") from None
+    except StoreFullError as exc:
+        raise InsufficientStorage(
+            f"the job store cannot write ({exc}); nothing was stored: retry once space is freed"
+        ) from exc
     except (StoreUnavailableError, QueueUnavailableError) as exc:
         raise BackendUnavailable(
             f"the job backend does not answer: {exc}", retry_after=RETRY_AFTER_DOWN
@@ -172,6 +177,8 @@ class JobService:
         if not job.finished:
             raise Conflict(f"job {job_id} is {job.status}; its trajectory exists once it ends")
         if job.n_trajectories == 0:
+            if job.trajectory_error:
+                raise NotFound(f"job {job_id} has no trajectory: {job.trajectory_error}")
             raise NotFound(
                 f"job {job_id} has no trajectory (it {job.status}"
                 + (", or ran with record_trajectory=false)" if job.status == "succeeded" else ")")

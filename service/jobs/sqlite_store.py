@@ -1,8 +1,8 @@
 """Job records in a SQLite file (WAL): the embedded backend, shared by the processes of one host.
 
-Each thread of each process gets its own connection (SQLite connections must not cross a
-fork, and the worker's heartbeat thread writes while its training thread computes).
-Transitions run under ``BEGIN IMMEDIATE``, which serialises writers across processes.
+Each process keeps a small pool of connections that its threads borrow one call at a
+time (see ``_ConnectionPool``). Transitions run under ``BEGIN IMMEDIATE``, which
+serialises writers across processes.
 
 ``finished_at`` lives in the JSON document only; the retention purge finds old records
 through a partial index on that expression (built by ``create index`` for records stored
@@ -12,10 +12,12 @@ rows only, so the heartbeat writes of running jobs never touch it.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +28,14 @@ from service.jobs.store import (
     JobNotFoundError,
     JobStore,
     Mutation,
+    StoreFullError,
     StoreUnavailableError,
     decode_trajectory,
     encode_trajectory,
 )
+from service.web.redaction import redact_paths
+
+logger = logging.getLogger("rnnlab.jobs")
 
 _SCHEMA = (
     "create table if not exists jobs ("
@@ -53,53 +59,116 @@ _OLDEST_FINISHED = (
 )
 
 
+class _ConnectionPool:
+    """At most ``size`` connections per process, lent to one thread at a time.
+
+    Threads come and go (the API's worker threads, one monitor thread per running job),
+    so connections belong to the pool, not to threads: a thread borrows one for a call
+    and gives it back, and the number of open files stays bounded by ``size`` whatever
+    the number of threads or jobs. A connection whose call failed at the database level
+    is closed rather than lent again. After a fork the child starts an empty pool and
+    leaves the parent's connections alone (SQLite connections must not cross a fork).
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], size: int, wait: float) -> None:
+        self._connect = connect
+        self._size = size
+        self._wait = wait
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self._size)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        if self._pid != os.getpid():
+            self._reset()
+        if not self._slots.acquire(timeout=self._wait):
+            raise sqlite3.OperationalError(f"all {self._size} connections stayed busy")
+        try:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._connect()
+            broken = False
+            try:
+                yield conn
+            except sqlite3.DatabaseError:
+                broken = True
+                raise
+            finally:
+                if broken:
+                    conn.close()
+                else:
+                    with self._lock:
+                        self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    @property
+    def open_connections(self) -> int:
+        """Connections held idle by this process (the busy ones are lent out)."""
+        return len(self._idle) if self._pid == os.getpid() else 0
+
+    def close(self) -> None:
+        """Close this process's idle connections."""
+        if self._pid != os.getpid():
+            return
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 class SqliteJobStore(JobStore):
     """Job records in ``path``; safe to use from many threads and processes at once."""
+
+    POOL_SIZE = 8  # connections per process: more threads than this wait their turn
 
     def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
         self.path = path
         self._timeout = timeout
-        self._local = threading.local()
         self._schema_ready = False
-        self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, conn), for close()
-        self._opened_lock = threading.Lock()
+        self._pool = _ConnectionPool(self._open, self.POOL_SIZE, wait=timeout)
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = self._connection()
-            yield conn
-        except (sqlite3.OperationalError, OSError) as exc:  # locked too long, unwritable...
-            raise StoreUnavailableError(f"job store {self.path}: {exc}") from exc
+            with self._pool.connection() as conn:
+                yield conn
+        except (sqlite3.DatabaseError, OSError) as exc:
+            # No path in the message: it reaches clients (the log line names the file).
+            logger.warning("job store %s: %s", self.path, exc)
+            full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+                isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            )
+            error = StoreFullError if full else StoreUnavailableError
+            raise error(f"job store (SQLite): {redact_paths(str(exc))}") from exc
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False only so close() may close it; one thread uses each.
+        # check_same_thread=False: the pool lends a connection to one thread at a time.
         conn = sqlite3.connect(
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute("pragma journal_mode=wal")
-        conn.execute("pragma synchronous=normal")
-        if not self._schema_ready:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            self._schema_ready = True
-        self._local.conn, self._local.pid = conn, os.getpid()
-        with self._opened_lock:
-            self._opened.append((os.getpid(), conn))
+        try:
+            conn.execute("pragma journal_mode=wal")
+            conn.execute("pragma synchronous=normal")
+            if not self._schema_ready:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                self._schema_ready = True
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def close(self) -> None:
-        """Close every connection this process opened (any thread's)."""
-        with self._opened_lock:
-            mine = [conn for pid, conn in self._opened if pid == os.getpid()]
-            self._opened = []
-        for conn in mine:
-            conn.close()
-        self._local = threading.local()
+        """Close this process's idle connections."""
+        self._pool.close()
 
     def ping(self) -> None:
         with self._conn() as conn:

@@ -5,8 +5,11 @@ Every state change is a read-modify-write of one record under the backend's tran
 the first valid transition wins: a cancel cannot be lost under a progress write, and a
 job finished by its worker is never failed afterwards by a reaper.
 
-A finished status (succeeded, failed, cancelled) is final: no transition leaves it, so
-:meth:`JobStore.purge_finished` may delete such records without racing any writer.
+A finished status (succeeded, failed, cancelled) is final, with one exception: a job the
+reaper gave up on (``worker-lost``) takes the outcome its worker records if that worker
+was alive after all, because a job's recorded outcome is its true outcome. Purging old
+finished records (:meth:`JobStore.purge_finished`) races nothing that matters: at worst
+a long-lost worker finds its record gone and drops what it had.
 
 The public surface for other modules (routes, figures) is :meth:`JobStore.get`,
 :meth:`JobStore.list_jobs`, :meth:`JobStore.get_request` and :meth:`JobStore.get_trajectory`;
@@ -16,6 +19,7 @@ The public surface for other modules (routes, figures) is :meth:`JobStore.get`,
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,6 +48,18 @@ class JobNotFoundError(LookupError):
 
 class StoreUnavailableError(ConnectionError):
     """The store's backend (Redis server, SQLite file) does not answer."""
+
+
+class StoreFullError(StoreUnavailableError):
+    """The store answers but cannot write: its disk (or Redis's memory) is full."""
+
+
+class Beat(enum.Enum):
+    """What a worker learns from its heartbeat."""
+
+    CONTINUE = "continue"
+    CANCEL = "cancel"  # a DELETE asked the job to stop
+    ABANDON = "abandon"  # the job is no longer this worker's (requeued, ended or purged)
 
 
 def encode_trajectory(trajectory: Trajectory) -> bytes:
@@ -143,11 +159,23 @@ class JobStore(abc.ABC):
 
         return self._update(job_id, mutate)
 
-    def requeue(self, job_id: str, progress: JobProgress) -> JobRecord | None:
-        """running -> queued (its worker is shutting down); None if it is not running."""
+    def requeue(
+        self,
+        job_id: str,
+        progress: JobProgress,
+        only_if: Callable[[JobRecord], bool] | None = None,
+        *,
+        refund: bool = False,
+    ) -> JobRecord | None:
+        """running -> queued (its worker stopped or was lost); None if it is not running.
+
+        ``only_if`` adds a condition checked inside the transaction (the reaper requeues
+        a job only while its heartbeat is still the one it judged stale). ``refund``: the
+        worker stopped on purpose (SIGTERM), so this start does not count as an attempt.
+        """
 
         def mutate(job: JobRecord) -> JobRecord | None:
-            if job.status != "running":
+            if job.status != "running" or (only_if is not None and not only_if(job)):
                 return None
             return job.model_copy(
                 update={
@@ -156,25 +184,29 @@ class JobStore(abc.ABC):
                     "heartbeat_at": None,
                     "worker": None,
                     "progress": progress,
+                    "attempts": job.attempts - 1 if refund else job.attempts,
                 }
             )
 
         return self._update(job_id, mutate)
 
-    def beat(self, job_id: str, progress: JobProgress | None = None) -> bool:
-        """Refresh a running job's heartbeat (and progress); True if its worker should stop.
+    def beat(
+        self, job_id: str, worker: str, attempt: int, progress: JobProgress | None = None
+    ) -> Beat:
+        """Refresh a running job's heartbeat (and progress), and say whether to go on.
 
-        It should when a cancel was asked, the job already ended (a reaper judged its
-        worker lost) or its record is gone (ended, then purged by the retention).
+        The worker stops when a cancel was asked; it abandons the job when the job is no
+        longer its own: requeued or ended by a reaper that judged it lost, or purged.
         """
         now = utcnow()
-        cancel = False
+        verdict = Beat.CONTINUE
 
         def mutate(job: JobRecord) -> JobRecord | None:
-            nonlocal cancel
-            cancel = job.cancel_requested or job.status != "running"
-            if job.status != "running":
+            nonlocal verdict
+            if job.status != "running" or (job.worker, job.attempts) != (worker, attempt):
+                verdict = Beat.ABANDON
                 return None
+            verdict = Beat.CANCEL if job.cancel_requested else Beat.CONTINUE
             update: dict[str, Any] = {"heartbeat_at": now}
             if progress is not None:
                 update["progress"] = progress
@@ -183,8 +215,8 @@ class JobStore(abc.ABC):
         try:
             self._update(job_id, mutate)
         except JobNotFoundError:  # purged: it was ended (by a reaper) long ago
-            return True
-        return cancel
+            return Beat.ABANDON
+        return verdict
 
     def finish(
         self,
@@ -195,17 +227,21 @@ class JobStore(abc.ABC):
         error: dict[str, Any] | None = None,
         progress: JobProgress | None = None,
         n_trajectories: int = 0,
+        trajectory_error: str | None = None,
         only_if: Callable[[JobRecord], bool] | None = None,
+        over_lost: bool = False,
     ) -> JobRecord | None:
         """An active job -> ``status`` (succeeded, failed, cancelled); None if it had ended.
 
         ``only_if`` adds a condition checked inside the transaction (the reaper uses it to
-        fail a job only while its heartbeat is still stale).
+        fail a job only while its heartbeat is still stale). ``over_lost``: the job's own
+        worker reports its end, which also replaces a reaper's ``worker-lost`` verdict.
         """
         now = utcnow()
 
         def mutate(job: JobRecord) -> JobRecord | None:
-            if job.status not in ACTIVE_STATUSES or (only_if is not None and not only_if(job)):
+            active = job.status in ACTIVE_STATUSES or (over_lost and job.lost)
+            if not active or (only_if is not None and not only_if(job)):
                 return None
             update: dict[str, Any] = {
                 "status": status,
@@ -213,6 +249,7 @@ class JobStore(abc.ABC):
                 "result": result,
                 "error": error,
                 "n_trajectories": n_trajectories,
+                "trajectory_error": trajectory_error,
             }
             if progress is not None:
                 update["progress"] = progress
@@ -246,13 +283,8 @@ class JobStore(abc.ABC):
         updated = self._update(job_id, mutate)
         return updated if updated is not None else self.get(job_id)
 
-    def stale_running(self, heartbeat_before: datetime) -> list[JobRecord]:
-        """Running jobs whose last heartbeat is older than ``heartbeat_before``."""
-        return [
-            job
-            for job in self._all_with_status("running")
-            if job.heartbeat_at is None or job.heartbeat_at < heartbeat_before
-        ]
+    def running(self) -> list[JobRecord]:
+        return self._all_with_status("running")
 
     def queued(self) -> list[JobRecord]:
         return self._all_with_status("queued")

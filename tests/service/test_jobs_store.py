@@ -14,10 +14,18 @@ import redis
 import service.jobs.store
 from core.training import Trajectory
 from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
-from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, utcnow, weights_out
+from service.jobs.models import (
+    JobProgress,
+    JobRecord,
+    JobResult,
+    JobStatus,
+    problem,
+    utcnow,
+    weights_out,
+)
 from service.jobs.redis_store import RedisJobStore
 from service.jobs.sqlite_store import SqliteJobStore
-from service.jobs.store import JobNotFoundError, JobStore, StoreUnavailableError
+from service.jobs.store import Beat, JobNotFoundError, JobStore, StoreUnavailableError
 from tests.service._jobs import redis_or_skip
 
 
@@ -99,14 +107,14 @@ def test_a_job_runs_reports_progress_and_succeeds(store: JobStore) -> None:
     assert (running.status, running.worker, running.attempts) == ("running", "host:1", 1)
     assert store.start(job.id, "host:2") is None  # claimed once only
     progress = JobProgress(iteration=5, iterations=10, loss=0.5, weights=weights_out(0.1, 0.2))
-    assert store.beat(job.id, progress) is False
+    assert store.beat(job.id, "host:1", 1, progress) is Beat.CONTINUE
     assert store.get(job.id).progress == progress
     done = store.finish(job.id, "succeeded", result=result(), n_trajectories=1)
     assert done is not None
     assert done.status == "succeeded"
     assert done.finished_at is not None
     assert store.finish(job.id, "failed") is None  # an ended job stays ended
-    assert store.beat(job.id) is True  # its worker, if any, is told to stop
+    assert store.beat(job.id, "host:1", 1) is Beat.ABANDON  # its worker, if any, lets go
     assert store.count("running") == 0
     assert store.count("succeeded") == 1
 
@@ -119,7 +127,7 @@ def test_cancel_ends_a_queued_job_and_flags_a_running_one(store: JobStore) -> No
     assert store.request_cancel(queued.id).status == "cancelled"
     flagged = store.request_cancel(running.id)
     assert (flagged.status, flagged.cancel_requested) == ("running", True)
-    assert store.beat(running.id) is True
+    assert store.beat(running.id, "host:1", 1) is Beat.CANCEL
     assert store.start(queued.id, "host:1") is None  # a cancelled job never starts
 
 
@@ -133,17 +141,42 @@ def test_requeue_puts_a_running_job_back(store: JobStore) -> None:
     again = store.start(job.id, "host:2")
     assert again is not None
     assert again.attempts == 2
+    assert store.beat(job.id, "host:1", 1) is Beat.ABANDON  # the first worker's claim is gone
+    assert store.beat(job.id, "host:2", 2) is Beat.CONTINUE
 
 
-def test_stale_running_and_conditional_finish(store: JobStore) -> None:
+def test_a_worker_stopped_on_purpose_gets_its_attempt_back(store: JobStore) -> None:
     job = record()
     store.create(job, "{}")
     store.start(job.id, "host:1")
-    assert store.stale_running(utcnow() - timedelta(seconds=10)) == []
-    [stale] = store.stale_running(utcnow() + timedelta(seconds=1))
-    assert stale.id == job.id
+    back = store.requeue(job.id, job.progress, refund=True)
+    assert back is not None
+    assert back.attempts == 0
+
+
+def test_running_jobs_and_conditional_transitions(store: JobStore) -> None:
+    job = record()
+    store.create(job, "{}")
+    store.start(job.id, "host:1")
+    assert [j.id for j in store.running()] == [job.id]
+    assert store.requeue(job.id, job.progress, only_if=lambda j: j.status == "queued") is None
     assert store.finish(job.id, "failed", only_if=lambda j: j.status == "queued") is None
     assert store.finish(job.id, "failed", only_if=lambda j: j.status == "running") is not None
+
+
+def test_a_workers_own_end_replaces_a_worker_lost_verdict(store: JobStore) -> None:
+    """The reaper's verdict was a guess; the worker that finished knows the true outcome."""
+    lost, failed = record(), record()
+    for job in (lost, failed):
+        store.create(job, "{}")
+        store.start(job.id, "host:1")
+    store.finish(lost.id, "failed", error=problem("worker-lost", "Worker Lost", 500, "silent"))
+    store.finish(failed.id, "failed", error=problem("job-error", "Job Error", 500, "raised"))
+    assert store.finish(lost.id, "succeeded", result=result()) is None  # not without over_lost
+    done = store.finish(lost.id, "succeeded", result=result(), over_lost=True)
+    assert done is not None
+    assert (done.status, done.error) == ("succeeded", None)
+    assert store.finish(failed.id, "succeeded", result=result(), over_lost=True) is None
 
 
 def test_trajectories_round_trip_with_non_finite_values(store: JobStore) -> None:
@@ -179,6 +212,8 @@ def test_racing_writers_lose_no_cancel(store: JobStore) -> None:
             i += 1
             store.beat(
                 job.id,
+                "host:1",
+                1,
                 JobProgress(iteration=i, iterations=10**6, loss=1.0, weights=weights_out(0.0, 0.0)),
             )
 
@@ -290,7 +325,7 @@ def test_the_worker_of_a_purged_job_is_told_to_stop(store: JobStore) -> None:
     store.start(job.id, "host:1")
     store.finish(job.id, "failed")  # as a reaper does when the worker seems lost
     assert store.purge_finished(utcnow() + timedelta(seconds=1), limit=10) == 1
-    assert store.beat(job.id) is True
+    assert store.beat(job.id, "host:1", 1) is Beat.ABANDON
     with pytest.raises(JobNotFoundError):
         store.finish(job.id, "succeeded")
 

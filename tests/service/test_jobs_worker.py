@@ -8,19 +8,22 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import service.jobs.reaper
+import service.jobs.runner
 from core.training import Trajectory
 from service.config import Settings
 from service.datasets import DatasetRegistry
 from service.errors import NotFound
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.models import JobRecord, utcnow
-from service.jobs.reaper import Reaper
+from service.jobs.reaper import MAX_ATTEMPTS, Reaper
 from service.jobs.runner import WorkerContext, run_job
 from service.jobs.service import JobService
+from service.jobs.store import Beat, StoreFullError, StoreUnavailableError
 from service.schemas.common import DatasetData
 from service.schemas.jobs import TrainRequest
 from tests.service._jobs import InlineWorker, wait_until
@@ -134,49 +137,112 @@ def test_an_orphaned_worker_hands_its_job_back(
     thread.start()
     thread.join(timeout=10)
     back = jobs.get(job.id)
-    assert (back.status, back.attempts, back.progress.iteration) == ("queued", 1, 0)
+    # A worker stopping on purpose does not use up one of the job's attempts.
+    assert (back.status, back.attempts, back.progress.iteration) == ("queued", 0, 0)
     assert backend.queue.pending_job_ids() == {job.id}
 
 
-def test_the_reaper_fails_running_jobs_without_heartbeat(
+class Clock:
+    """The reaper's clock, moved by hand: silences last exactly as long as a test says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_reaper_requeues_a_running_job_whose_heartbeat_stopped(
     jobs: JobService, backend: JobBackend
 ) -> None:
     lost, cancelled = submit(jobs), submit(jobs)
+    backend.queue.huey.flush()  # as workers took both tasks
     for job in (lost, cancelled):
         backend.store.start(job.id, "gone:1")
     jobs.cancel(cancelled.id)
-    reaper = Reaper(backend, heartbeat_timeout=0.2)
+    clock = Clock()
+    reaper = Reaper(backend, heartbeat_timeout=10, clock=clock)
     assert reaper.reap() == []
-    time.sleep(0.3)
+    clock.now = 9.9
+    assert reaper.reap() == []
+    clock.now = 10.0
     reaped = {job.id: job for job in reaper.reap()}
-    assert reaped[lost.id].status == "failed"
-    assert reaped[lost.id].error is not None
-    assert "heartbeat" in reaped[lost.id].error["detail"]
+    assert (reaped[lost.id].status, reaped[lost.id].attempts) == ("queued", 1)
+    assert backend.queue.pending_job_ids() == {lost.id}  # it will run again
     assert reaped[cancelled.id].status == "cancelled"
 
 
-def test_the_reaper_fails_queued_jobs_whose_task_vanished(
+def test_a_job_whose_workers_keep_dying_fails_after_its_attempts(
+    jobs: JobService, backend: JobBackend
+) -> None:
+    job = submit(jobs)
+    clock = Clock()
+    reaper = Reaper(backend, heartbeat_timeout=10, clock=clock)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert backend.store.start(job.id, f"gone:{attempt}") is not None
+        assert reaper.reap() == []
+        clock.now += 10
+        [reaped] = reaper.reap()
+    assert reaped.status == "failed"
+    assert reaped.error is not None
+    assert reaped.error["type"] == "urn:rnnlab:problem:worker-lost"
+    assert f"started {MAX_ATTEMPTS} times" in reaped.error["detail"]
+
+
+def test_a_beating_worker_is_never_reaped(jobs: JobService, backend: JobBackend) -> None:
+    job = submit(jobs)
+    running = backend.store.start(job.id, "here:1")
+    assert running is not None
+    clock = Clock()
+    reaper = Reaper(backend, heartbeat_timeout=10, clock=clock)
+    for _ in range(10):
+        assert backend.store.beat(job.id, "here:1", running.attempts) is Beat.CONTINUE
+        assert reaper.reap() == []
+        clock.now += 9
+    assert backend.store.get(job.id).status == "running"
+
+
+def test_silence_while_the_store_was_unreachable_is_not_held_against_a_worker(
+    jobs: JobService, backend: JobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = submit(jobs)
+    backend.store.start(job.id, "here:1")
+    clock = Clock()
+    reaper = Reaper(backend, heartbeat_timeout=10, clock=clock)
+    assert reaper.reap() == []
+    running = backend.store.running
+
+    def unreachable() -> list[JobRecord]:
+        raise StoreUnavailableError("connection refused")
+
+    monkeypatch.setattr(backend.store, "running", unreachable)
+    for _ in range(15):  # a 15 s outage: neither the worker nor the reaper reach the store
+        clock.now += 1
+        with pytest.raises(StoreUnavailableError):
+            reaper.reap()
+    monkeypatch.setattr(backend.store, "running", running)
+    assert reaper.reap() == []  # the heartbeat is 15 s old, but this reaper just saw it
+    clock.now += 9.9
+    assert reaper.reap() == []
+    clock.now += 0.1  # the worker really is gone: now it counts
+    [requeued] = reaper.reap()
+    assert requeued.status == "queued"
+
+
+def test_the_reaper_enqueues_again_a_queued_job_whose_task_vanished(
     jobs: JobService, backend: JobBackend
 ) -> None:
     vanished, waiting = submit(jobs), submit(jobs)
     backend.queue.huey.flush()  # both tasks gone ...
     backend.queue.enqueue(waiting.id)  # ... one comes back
-    reaper = Reaper(backend, heartbeat_timeout=0.0)
-    assert reaper.reap() == []  # first pass only suspects
-    [reaped] = reaper.reap()
-    assert reaped.id == vanished.id
-    assert reaped.status == "failed"
-    assert jobs.get(waiting.id).status == "queued"
-
-
-def test_the_reaper_leaves_young_and_healthy_jobs_alone(
-    jobs: JobService, backend: JobBackend
-) -> None:
-    job = submit(jobs)
-    backend.store.start(job.id, "here:1")
-    reaper = Reaper(backend, heartbeat_timeout=60)
-    assert reaper.reap() == reaper.reap() == []
-    assert backend.store.stale_running(utcnow() - timedelta(seconds=60)) == []
+    clock = Clock()
+    reaper = Reaper(backend, heartbeat_timeout=10, clock=clock)
+    assert reaper.reap() == []
+    clock.now = 10
+    [again] = reaper.reap()
+    assert again.id == vanished.id
+    assert backend.queue.pending_job_ids() == {vanished.id, waiting.id}
+    assert {jobs.get(vanished.id).status, jobs.get(waiting.id).status} == {"queued"}
 
 
 def test_the_reaper_purges_finished_jobs_after_the_retention(
@@ -237,3 +303,63 @@ def test_a_job_purged_while_its_worker_runs_leaves_nothing_behind(
         ("queued", "running", "succeeded", "failed", "cancelled"), 0
     )
     assert backend.store.get_trajectory(job.id, 0) is None
+
+
+def test_a_finished_job_is_recorded_once_the_store_answers_again(
+    settings: Settings, jobs: JobService, backend: JobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = submit(jobs)
+    assert backend.queue.huey.dequeue() is not None  # as a worker would take it
+    monkeypatch.setattr(service.jobs.runner, "END_RETRY_MAX", 0.01)
+    finish = backend.store.finish
+    outage = iter(range(5))
+
+    def down_for_a_while(*args: object, **kwargs: Any) -> JobRecord | None:
+        if next(outage, None) is not None:
+            raise StoreUnavailableError("connection refused")
+        return finish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend.store, "finish", down_for_a_while)
+    run_job(WorkerContext(settings, backend.store, backend.queue, jobs.datasets), job.id)
+    done = jobs.get(job.id)
+    assert done.status == "succeeded"
+    assert done.result is not None
+    assert done.result.weights.wx == 1.001355547207059
+    assert done.n_trajectories == 1
+
+
+def test_a_job_whose_trajectory_finds_the_disk_full_succeeds_without_it(
+    settings: Settings, jobs: JobService, backend: JobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = submit(jobs)
+    assert backend.queue.huey.dequeue() is not None
+    monkeypatch.setattr(service.jobs.runner, "END_RETRY_MAX", 0.01)
+    monkeypatch.setattr(service.jobs.runner, "TRAJECTORY_GIVE_UP", 0.0)
+
+    def full(job_id: str, trajectories: Sequence[Trajectory]) -> None:
+        raise StoreFullError("database or disk is full")
+
+    monkeypatch.setattr(backend.store, "put_trajectories", full)
+    run_job(WorkerContext(settings, backend.store, backend.queue, jobs.datasets), job.id)
+    done = jobs.get(job.id)
+    assert (done.status, done.n_trajectories) == ("succeeded", 0)
+    assert done.trajectory_error is not None
+    assert "full" in done.trajectory_error
+    with pytest.raises(NotFound, match="full"):
+        jobs.trajectory(job.id, None)
+
+
+def test_a_worker_whose_job_was_requeued_meanwhile_lets_it_go(
+    settings: Settings, jobs: JobService, backend: JobBackend
+) -> None:
+    job = submit(jobs, iterations=10_000_000, record_trajectory=False)
+    assert backend.queue.huey.dequeue() is not None
+    context = WorkerContext(settings, backend.store, backend.queue, jobs.datasets)
+    thread = threading.Thread(target=run_job, args=(context, job.id))
+    thread.start()
+    wait_until(lambda: jobs.get(job.id).status == "running", 30)
+    running = jobs.get(job.id)
+    assert backend.store.requeue(job.id, running.progress) is not None  # as a reaper would
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert jobs.get(job.id).status == "queued"  # left for the next worker, nothing recorded
