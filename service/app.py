@@ -8,7 +8,7 @@ compute limiter, readiness check). Other parts extend it in the same places: rou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
@@ -29,10 +29,7 @@ from service.openapi import install_openapi
 from service.problems import install_problem_handlers
 from service.routes import ROUTERS
 
-__all__ = ["ReadyCheck", "create_app"]
-
-ReadyCheck = Callable[[], Awaitable[None]]
-"""Raises ``service.errors.BackendUnavailable`` when a backend does not answer."""
+__all__ = ["create_app"]
 
 DESCRIPTION = """\
 Explore and train the minimal linear RNN of the tutorial *How to implement an RNN (1/2)*:
@@ -52,10 +49,6 @@ def _version() -> str:
         return "0.0.0"
 
 
-async def _always_ready() -> None:
-    """Default readiness: nothing beyond the process itself to check."""
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the shared state; anything entered on ``stack`` is closed at shutdown."""
@@ -67,7 +60,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.compute = ComputeLimiter(
             settings.max_concurrent_computations, settings.max_pending_computations
         )
-        app.state.ready_check = _always_ready
+        # name -> async check returning ({component: "ok" or what is wrong}, warnings)
+        app.state.ready_checks = {"datasets": app.state.datasets.readiness}
         # Set by the jobs backend: job id -> (wx, wrec) of its trained weights.
         app.state.resolve_job_weights = None
         # Training jobs: sets app.state.jobs, the readiness check and the job_id hook.

@@ -12,9 +12,12 @@ reference alone, before anything is generated or loaded.
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
+import errno
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 import numpy as np
 from fastapi import Depends, Request
 
@@ -31,10 +35,12 @@ from core.errors import InvalidInputError
 from service.config import Settings
 from service.errors import (
     BackendUnavailable,
+    InsufficientStorage,
     InvalidInput,
     LimitExceeded,
     Loc,
     NotFound,
+    ServiceError,
     field_to_loc,
 )
 from service.schemas.common import DatasetData, DatasetRef, DatasetSpec
@@ -47,6 +53,8 @@ __all__ = [
     "get_datasets",
     "spec_id",
 ]
+
+logger = logging.getLogger("rnnlab.datasets")
 
 TUTORIAL_SPEC = DatasetSpec(n_samples=20, length=10, seed=1, generator="legacy")
 _TUTORIAL_KEY = "tutorial"
@@ -295,10 +303,15 @@ class DatasetRegistry:
                 created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                 spec=spec,
             )
-            self._dir.mkdir(parents=True, exist_ok=True)
-            if spec is None:
-                self._write_npz(dataset_id, dataset)
-            _write_atomic(self._path(dataset_id, ".json"), json.dumps(asdict(info)).encode())
+            try:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                if spec is None:
+                    self._write_npz(dataset_id, dataset)
+                _write_atomic(self._path(dataset_id, ".json"), json.dumps(asdict(info)).encode())
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # no half-stored dataset stays behind
+                    self._path(dataset_id, ".npz").unlink(missing_ok=True)
+                raise self._write_error(exc) from exc
         self._cache.put(dataset_id, dataset)
         return info
 
@@ -307,8 +320,10 @@ class DatasetRegistry:
         path = self._path(dataset_id, ".json")
         try:
             record = json.loads(path.read_bytes())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"no dataset with id {dataset_id!r}") from None
+        except OSError as exc:
+            raise self._read_error(exc) from exc
         return DatasetInfo(**record)
 
     def page(self, limit: int, cursor: str | None = None) -> tuple[list[DatasetInfo], str | None]:
@@ -331,18 +346,28 @@ class DatasetRegistry:
         """Remove a stored dataset; NotFound when there is none."""
         with self._write_lock:
             self.info(dataset_id)
-            self._path(dataset_id, ".json").unlink(missing_ok=True)
-            self._path(dataset_id, ".npz").unlink(missing_ok=True)
+            try:
+                self._path(dataset_id, ".json").unlink(missing_ok=True)
+                self._path(dataset_id, ".npz").unlink(missing_ok=True)
+            except OSError as exc:
+                raise self._write_error(exc) from exc
         self._cache.discard(dataset_id)
 
-    def ensure_writable(self) -> None:
-        """Readiness of the store: its directory exists (or can be made) and is writable."""
+    def writable(self) -> str:
+        """ "ok" when the store's directory exists (or can be made) and is writable, else why."""
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
+            probe = self._dir / f".probe-{os.getpid()}-{threading.get_ident()}"
+            probe.write_bytes(b"")
+            probe.unlink()
         except OSError as exc:
-            raise BackendUnavailable(f"dataset store {self._dir} unusable: {exc}") from exc
-        if not os.access(self._dir, os.W_OK | os.X_OK):
-            raise BackendUnavailable(f"dataset store {self._dir} is not writable")
+            logger.warning("dataset store %s unusable: %s", self._dir, exc)
+            return f"dataset store cannot write: {exc.strerror or exc}"
+        return "ok"
+
+    async def readiness(self) -> tuple[dict[str, str], list[str]]:
+        """The readiness check of the store (see ``/ready``)."""
+        return {"datasets": await anyio.to_thread.run_sync(self.writable)}, []
 
     def _count(self) -> int:
         return sum(1 for _ in self._dir.glob("*.json")) if self._dir.is_dir() else 0
@@ -355,9 +380,31 @@ class DatasetRegistry:
     def _write_npz(self, dataset_id: str, dataset: Dataset) -> None:
         path = self._path(dataset_id, ".npz")
         tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as f:
-            np.savez(f, inputs=dataset.inputs, lengths=dataset.lengths, targets=dataset.targets)
-        os.replace(tmp, path)
+        try:
+            with tmp.open("wb") as f:
+                np.savez(f, inputs=dataset.inputs, lengths=dataset.lengths, targets=dataset.targets)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+    def _read_error(self, exc: OSError) -> ServiceError:
+        logger.error("dataset store %s: read failed: %s", self._dir, exc)
+        return BackendUnavailable(
+            f"the dataset store cannot be read ({exc.strerror or 'error'})", retry_after=30
+        )
+
+    def _write_error(self, exc: OSError) -> ServiceError:
+        """The client's view of a failed write: no path, and what it means for them."""
+        logger.error("dataset store %s: write failed: %s", self._dir, exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return InsufficientStorage(
+                "the dataset store is full: nothing was stored; retry once space is freed"
+            )
+        return BackendUnavailable(
+            f"the dataset store cannot write ({exc.strerror or 'error'}): nothing was stored",
+            retry_after=30,
+        )
 
 
 def _build(data: DatasetData, loc: Loc) -> Dataset:
@@ -376,9 +423,14 @@ def _is_safe_id(dataset_id: str) -> bool:
 
 
 def _write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` whole or not at all (no temporary file is left behind)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _encode_cursor(created_at: str, dataset_id: str) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "LimitExceeded",
     "Loc",
     "NotFound",
+    "NotReady",
     "QueueFull",
     "ServiceError",
     "field_to_loc",
@@ -141,6 +142,21 @@ class BackendUnavailable(ServiceError):  # noqa: N818
     def __init__(self, detail: str, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         super().__init__(detail, headers=headers)
+
+
+class NotReady(BackendUnavailable):
+    """A component the service needs does not work (``/ready``)."""
+
+    def __init__(self, components: dict[str, str], warnings: list[str]) -> None:
+        broken = "; ".join(
+            f"{name}: {state}" for name, state in components.items() if state != "ok"
+        )
+        super().__init__(f"not ready: {broken}", retry_after=5)
+        self.components = components
+        self.warnings = warnings
+
+    def extensions(self) -> dict[str, Any]:
+        return {"components": self.components, "warnings": self.warnings}
 
 
 def field_to_loc(field: str) -> Loc:

@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from service.jobs.backend import JobBackend
+from service.jobs.health import BackendHealth
 from service.jobs.models import JOB_STATUSES
 
 logger = logging.getLogger("rnnlab.metrics")
@@ -30,6 +31,8 @@ T = TypeVar("T")
 
 JOBS = "rnnlab_jobs"
 QUEUE_PENDING = "rnnlab_queue_pending"
+STORE_PERSISTENT = "rnnlab_job_store_persistent"
+STORE_RESETS = "rnnlab_job_store_resets"
 
 
 def _jobs_family() -> GaugeMetricFamily:
@@ -45,17 +48,32 @@ def _queue_family() -> GaugeMetricFamily:
     )
 
 
-class JobMetrics(Collector):
-    """A collector for the app's registry: ``rnnlab_jobs{status}`` and ``rnnlab_queue_pending``."""
+def _durability_families() -> tuple[GaugeMetricFamily, CounterMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            STORE_PERSISTENT,
+            "1 when the job store survives a restart of its server, 0 when it does not "
+            "(a Redis without appendonly or snapshots).",
+        ),
+        CounterMetricFamily(
+            STORE_RESETS,
+            "Times this process found the job store emptied (every earlier job lost).",
+        ),
+    )
 
-    def __init__(self, backend: JobBackend) -> None:
+
+class JobMetrics(Collector):
+    """A collector for the app's registry: jobs by status, queue depth, store durability."""
+
+    def __init__(self, backend: JobBackend, health: BackendHealth) -> None:
         self._backend = backend
+        self._health = health
         self._failing: set[str] = set()  # sources whose outage was logged
         self._lock = threading.Lock()  # scrapes may run in several threads at once
 
     def describe(self) -> list[Metric]:
         """The families without values, so registering checks names but reads nothing."""
-        return [_jobs_family(), _queue_family()]
+        return [_jobs_family(), _queue_family(), *_durability_families()]
 
     def collect(self) -> Iterator[Metric]:
         counts = self._read(JOBS, "job store", self._backend.store.count_by_status)
@@ -69,6 +87,12 @@ class JobMetrics(Collector):
             queue = _queue_family()
             queue.add_metric([], pending)
             yield queue
+        persistent, resets = _durability_families()
+        if self._health.persistent is not None:
+            persistent.add_metric([], 1 if self._health.persistent else 0)
+            yield persistent
+        resets.add_metric([], self._health.resets)
+        yield resets
 
     def _read(self, series: str, source: str, read: Callable[[], T]) -> T | None:
         """``read()``, or None (logged once per outage) when it raises: a scrape never fails."""

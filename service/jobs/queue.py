@@ -7,11 +7,12 @@ which lets the reaper match queued jobs against the queue's pending tasks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,36 @@ class _RedisQueue(_OutageAware, RedisStorage):  # type: ignore[misc]
 
 
 class _SqliteQueue(_OutageAware, SqliteStorage):  # type: ignore[misc]
+    """huey's SQLite storage, creating its tables on first use rather than at construction.
+
+    huey creates them in its constructor, so a corrupt or unwritable ``queue.db`` used to
+    stop the whole API from starting; this way it is one component that answers 503.
+    """
+
     describe = "job queue (SQLite)"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, create_tables=False, **kwargs)
+        self._schema_ready = False
+
+    @contextlib.contextmanager
+    def db(self, commit: bool = False, close: bool = False) -> Iterator[Any]:
+        if not self._schema_ready:
+            self._schema_ready = True  # initialize_schema itself goes through db()
+            try:
+                self.initialize_schema()
+            except BaseException:
+                self._schema_ready = False
+                raise
+        with super().db(commit=commit, close=close) as cursor:
+            yield cursor
 
 
 def make_huey(queue_url: str, data_dir: Path) -> Huey:
     """huey on SQLite under ``data_dir`` when ``queue_url`` is empty, on Redis for redis://."""
     if not queue_url:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # an unusable directory shows when the queue is used
+            data_dir.mkdir(parents=True, exist_ok=True)
         return Huey(
             QUEUE_NAME,
             results=False,

@@ -12,6 +12,7 @@ sets are exact counts at every instant (``count_by_status`` reads them in one MU
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -46,7 +47,10 @@ class RedisJobStore(JobStore):
         self.url = url
         self.prefix = prefix
         self._redis = redis.Redis.from_url(
-            url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=15
+            url,
+            socket_connect_timeout=1.0,
+            socket_timeout=5.0,
+            health_check_interval=15,
         )
         self._finished_indexed = False  # see _index_finished_once
 
@@ -69,6 +73,36 @@ class RedisJobStore(JobStore):
 
     def ping(self) -> None:
         self._call(self._redis.ping)
+
+    def epoch(self) -> str:
+        key = self._key("epoch")
+
+        def run() -> str:
+            self._redis.set(key, uuid.uuid4().hex, nx=True)
+            return _text(self._redis.get(key) or b"")
+
+        return self._call(run)
+
+    def durability_warning(self) -> str | None:
+        """A Redis that saves neither snapshots nor an append-only file forgets every job
+        when it restarts; say so (CONFIG may be disabled: then INFO tells about AOF only)."""
+
+        def run() -> str | None:
+            try:
+                config = self._redis.config_get("save", "appendonly")
+            except ResponseError:  # CONFIG renamed away: look at what INFO tells
+                info = self._redis.info("persistence")
+                if int(info.get("aof_enabled", 0)) or int(info.get("rdb_saves", 0)):
+                    return None
+                return "cannot tell whether Redis persists its data (CONFIG is disabled)"
+            if config.get("appendonly") == "yes" or config.get("save"):
+                return None
+            return (
+                "Redis persists nothing (no appendonly, no save): a restart of Redis erases "
+                "every job; start it with --appendonly yes"
+            )
+
+        return self._call(run)
 
     def create(self, record: JobRecord, request: str) -> None:
         def run() -> None:

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -44,6 +45,7 @@ _SCHEMA = (
     "create table if not exists trajectories ("
     " job_id text not null, start integer not null, data blob not null,"
     " primary key (job_id, start))",
+    "create table if not exists meta (key text primary key, value text not null)",
     "create index if not exists jobs_finished_at on jobs"
     " (julianday(json_extract(doc, '$.finished_at')))"
     " where status in ('succeeded', 'failed', 'cancelled')",
@@ -173,6 +175,14 @@ class SqliteJobStore(JobStore):
     def ping(self) -> None:
         with self._conn() as conn:
             conn.execute("select count(*) from jobs where status = 'queued'").fetchone()
+
+    def epoch(self) -> str:
+        with self._conn() as conn:
+            conn.execute(
+                "insert or ignore into meta (key, value) values ('epoch', ?)", (uuid.uuid4().hex,)
+            )
+            row = conn.execute("select value from meta where key = 'epoch'").fetchone()
+        return str(row[0])
 
     def create(self, record: JobRecord, request: str) -> None:
         with self._conn() as conn:

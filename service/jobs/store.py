@@ -136,6 +136,18 @@ class JobStore(abc.ABC):
     def _update(self, job_id: str, mutate: Mutation) -> JobRecord | None:
         """Apply ``mutate`` atomically; return the stored new record, or None if unchanged."""
 
+    @abc.abstractmethod
+    def epoch(self) -> str:
+        """The store's identity: made when the store is new, kept until it is emptied.
+
+        A different value than before means every job recorded before is gone (a Redis
+        without persistence restarted, a flush, a deleted file).
+        """
+
+    def durability_warning(self) -> str | None:
+        """Why records might not survive a restart of the store's server (None: they will)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

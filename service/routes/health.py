@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from service.errors import NotReady
 from service.problems import problem_responses
 
 router = APIRouter(tags=["operations"])
@@ -20,9 +20,15 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """The process and the backends it needs answer."""
+    """The process and every component it needs answer."""
 
     status: Literal["ready"] = Field(description="Always `ready` (else a 503 problem).")
+    components: dict[str, str] = Field(
+        description="Each component (datasets, job_store, job_queue) and its state: `ok`."
+    )
+    warnings: list[str] = Field(
+        description="What works but may lose data, e.g. a Redis that persists nothing."
+    )
 
 
 @router.get("/health", response_model=Health)
@@ -33,7 +39,13 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses=problem_responses(503))
 async def ready(request: Request) -> Readiness:
-    """Readiness: the dataset store is writable and the job backend answers (else 503)."""
-    await anyio.to_thread.run_sync(request.app.state.datasets.ensure_writable)
-    await request.app.state.ready_check()
-    return Readiness(status="ready")
+    """Readiness: every component answers (else a 503 problem naming the broken ones)."""
+    components: dict[str, str] = {}
+    warnings: list[str] = []
+    for check in request.app.state.ready_checks.values():
+        states, notes = await check()
+        components.update(states)
+        warnings.extend(notes)
+    if any(state != "ok" for state in components.values()):
+        raise NotReady(components, warnings)
+    return Readiness(status="ready", components=components, warnings=warnings)
