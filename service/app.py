@@ -58,7 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stack = stack
         app.state.datasets = DatasetRegistry(settings)
         app.state.compute = ComputeLimiter(
-            settings.max_concurrent_computations, settings.max_pending_computations
+            settings.max_concurrent_computations,
+            settings.max_pending_computations,
+            budget=settings.max_compute_seconds,
         )
         # name -> async check returning ({component: "ok" or what is wrong}, warnings)
         app.state.ready_checks = {"datasets": app.state.datasets.readiness}

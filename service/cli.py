@@ -4,37 +4,53 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from service.config import Settings
+from service.web.logs import configure_logging
+
 __all__ = ["main", "serve", "worker", "write_openapi"]
 
 
-def configure_logging(level: str) -> None:
-    """One line per record on stderr; access lines are already JSON."""
-    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr, force=True)
+class SettingsError(Exception):
+    """A ``RNNLAB_*`` variable holds a value the service cannot use."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; SettingsError naming each bad variable.
+
+    The message never repeats the value (it may be a URL with a password).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"RNNLAB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise SettingsError("; ".join(problems)) from None
 
 
 def serve(host: str | None, port: int | None) -> int:
     """The API and its embedded job workers until SIGINT/SIGTERM (``service.launcher``)."""
-    from service.config import Settings
     from service.launcher import serve as launch
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     return launch(settings, host or settings.host, settings.port if port is None else port)
 
 
 def worker(workers: int | None, parent_pid: int | None) -> int:
     """Job worker processes only (distributed setup), until SIGINT/SIGTERM."""
-    from service.config import Settings
     from service.jobs.consumer import run_consumer
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
-    run_consumer(settings, workers or settings.workers, parent_pid=parent_pid)
+    run_consumer(settings, settings.workers if workers is None else workers, parent_pid=parent_pid)
     return 0
 
 
@@ -57,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, help="port (default: RNNLAB_PORT or 8000)")
     worker_cmd = commands.add_parser("worker", help="run job workers only (distributed setup)")
     worker_cmd.add_argument(
-        "--workers", type=int, help="worker processes (default: RNNLAB_WORKERS or 2)"
+        "--workers", type=_positive, help="worker processes, >= 1 (default: RNNLAB_WORKERS or 2)"
     )
     worker_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI schema")
@@ -65,15 +81,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; exit 2 with one line for a bad setting."""
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args.host, args.port)
-    if args.command == "worker":
-        return worker(args.workers, args.parent_pid)
-    if args.command == "openapi":
-        write_openapi(args.output)
+    try:
+        if args.command == "serve":
+            return serve(args.host, args.port)
+        if args.command == "worker":
+            return worker(args.workers, args.parent_pid)
+        if args.command == "openapi":
+            write_openapi(args.output)
+    except SettingsError as exc:
+        sys.stderr.write(f"rnnlab: invalid settings: {exc}\n")
+        return 2
     return 0
 
 

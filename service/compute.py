@@ -17,8 +17,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import math
 import sys
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, ParamSpec, TypeVar
@@ -30,7 +32,7 @@ from fastapi import Depends, Request
 from starlette.types import Receive
 
 from core.cancel import Cancelled, stop_when
-from service.errors import ClientGone, QueueFull
+from service.errors import ClientGone, LimitExceeded, QueueFull
 from service.web.context import on_request_end
 
 __all__ = ["ComputeDep", "ComputeLimiter", "RequestCompute", "get_compute", "tune_allocator"]
@@ -46,8 +48,9 @@ RETRY_AFTER = 1  # seconds a client is told to wait when every admission is take
 class ComputeLimiter:
     """At most ``max_concurrent`` computations in threads; at most ``max_pending`` more admitted."""
 
-    def __init__(self, max_concurrent: int, max_pending: int) -> None:
+    def __init__(self, max_concurrent: int, max_pending: int, budget: float = math.inf) -> None:
         self._limiter = anyio.CapacityLimiter(max_concurrent)
+        self._budget = budget
         self._capacity = max_concurrent + max_pending
         self._admitted = 0
         self._max_pending = max_pending
@@ -82,13 +85,28 @@ class ComputeLimiter:
     async def run(
         self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``func(*args, **kwargs)`` in a worker thread, stopped if the client goes away."""
+        """``func(*args, **kwargs)`` in a worker thread, stopped if the client goes away.
+
+        A computation that runs longer than the budget (``max_compute_seconds``) is
+        stopped too, and answered 413 like a request estimated to be over it.
+        """
         self.admit(request)
         stop = threading.Event()
         call = partial(func, *args, **kwargs)
+        overtime = threading.Event()
+
+        elapsed: list[float] = []
 
         def compute() -> T:
-            with stop_when(stop.is_set):
+            started = time.monotonic()
+
+            def should_stop() -> bool:
+                if not overtime.is_set() and time.monotonic() - started > self._budget:
+                    elapsed.append(time.monotonic() - started)
+                    overtime.set()
+                return stop.is_set() or overtime.is_set()
+
+            with stop_when(should_stop):
                 return call()
 
         outcome: list[T] = []
@@ -103,6 +121,13 @@ class ComputeLimiter:
                 watchers.cancel_scope.cancel()
         if failure and not isinstance(failure[0], Cancelled):
             raise failure[0]
+        if overtime.is_set():
+            raise LimitExceeded(
+                "max_compute_seconds",
+                self._budget,
+                round(elapsed[0], 3),
+                "the computing time (seconds; stopped there, as its size could not foretell it)",
+            )
         if not outcome:
             await anyio.lowlevel.checkpoint()  # a cancelled request stays cancelled
             raise ClientGone("the client disconnected; the computation was stopped")

@@ -123,13 +123,13 @@ class Settings(BaseSettings):
     max_points: int = Field(
         default=1024, ge=1, description="Most points of one gradient-over-time."
     )
-    max_work: int = Field(
-        default=20_000_000_000,
-        ge=1,
+    max_compute_seconds: float = Field(
+        default=20.0,
+        gt=0,
         description=(
-            "Most work of one surface or gradient-over-time request: sequences x longest^2 "
-            "+ 2 x points x longest (the fast path); for datasets longer than 1024 steps, "
-            "points x sequences x longest (the forward pass at every point)."
+            "Longest computation of one request, in seconds: requests estimated to take "
+            "longer (from their size, by the path that computes them) are refused with 413, "
+            "and a computation that runs longer anyway is stopped with 413."
         ),
     )
     max_predict_sequences: int = Field(

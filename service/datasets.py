@@ -12,8 +12,8 @@ reference alone, before anything is generated or loaded.
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import errno
 import hashlib
 import json

@@ -88,10 +88,16 @@ class LimitExceeded(ServiceError):  # noqa: N818
     slug = "limit-exceeded"
 
     def __init__(
-        self, limit: str, value: int, actual: int, what: str, loc: Sequence[str | int] = ()
+        self,
+        limit: str,
+        value: float,
+        actual: float,
+        what: str,
+        loc: Sequence[str | int] = (),
     ) -> None:
         env = f"RNNLAB_{limit.upper()}"
-        super().__init__(f"{what} is {actual}, over the limit {limit}={value} (setting {env})")
+        over = f"{what} is {_number(actual)}, over the limit {limit}={_number(value)}"
+        super().__init__(f"{over} (setting {env})")
         self.limit = limit
         self.value = value
         self.actual = actual
@@ -102,6 +108,10 @@ class LimitExceeded(ServiceError):  # noqa: N818
         if self.loc:
             ext["errors"] = [{"loc": list(self.loc), "msg": self.detail}]
         return ext
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 class QueueFull(ServiceError):  # noqa: N818

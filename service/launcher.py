@@ -28,6 +28,7 @@ from types import FrameType
 import uvicorn
 
 from service.config import Settings
+from service.web.protocol import GuardedHttpProtocol
 
 logger = logging.getLogger("rnnlab.launcher")
 
@@ -121,13 +122,18 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, host: str, port: int) -> int:
     """Run the API and (unless ``embedded_workers`` is 0) the job consumer until a signal."""
     consumer = ConsumerProcess(settings.embedded_workers) if settings.embedded_workers else None
+    GuardedHttpProtocol.configure(settings)
     config = uvicorn.Config(
         "service.app:create_app",
         factory=True,
         host=host,
         port=port,
+        http=GuardedHttpProtocol,
         log_level=settings.log_level,
+        log_config=None,  # every process logs JSON lines (service.web.logs)
         access_log=False,  # the app logs one JSON line per request itself
+        server_header=False,
+        timeout_keep_alive=settings.keep_alive_timeout,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
     server = _Server(config, consumer)

@@ -1,28 +1,27 @@
-"""The cost of multi-point requests, checked against ``max_work`` before computing."""
+"""The compute budget: what a request may cost, checked before computing and enforced during.
+
+Before any work, a request's estimated computing time (``core.cost``, by the path that
+will run) is compared with ``max_compute_seconds``: over it, 413 at once. The estimate
+cannot foresee the points the fast path hands to its exact fallback, so the limiter also
+stops a computation that runs past the budget (``service.compute``), with the same 413.
+Every admitted computation therefore ends within about ``max_compute_seconds``.
+"""
 
 from __future__ import annotations
 
-from core.surface import evaluation_cost
 from service.config import Settings
 from service.errors import LimitExceeded, Loc
 
-__all__ = ["check_work", "work"]
+__all__ = ["check_budget"]
 
 
-def work(points: int, n_samples: int, width: int) -> int:
-    """Operations to evaluate ``points`` points on an n_samples x width dataset (core's model)."""
-    return evaluation_cost(n_samples, width, points)
-
-
-def check_work(settings: Settings, points: int, n_samples: int, width: int, loc: Loc) -> None:
-    """LimitExceeded when the request would be over ``max_work``."""
-    cost = work(points, n_samples, width)
-    if cost > settings.max_work:
+def check_budget(settings: Settings, seconds: float, what: str, loc: Loc) -> None:
+    """LimitExceeded when ``what`` is estimated to take over ``max_compute_seconds``."""
+    if seconds > settings.max_compute_seconds:
         raise LimitExceeded(
-            "max_work",
-            settings.max_work,
-            cost,
-            "the work (sequences x longest^2 + 2 x points x longest; beyond 1024 steps, "
-            "points x sequences x longest)",
+            "max_compute_seconds",
+            settings.max_compute_seconds,
+            round(seconds, 1),
+            f"the estimated computing time of {what} (seconds, from its size)",
             loc,
         )

@@ -25,6 +25,7 @@ from service.jobs.queue import QueueUnavailableError
 from service.jobs.reaper import Reaper
 from service.jobs.service import JobService
 from service.jobs.store import StoreUnavailableError
+from service.jobs.watch import JobWatcher
 
 logger = logging.getLogger("rnnlab.jobs")
 
@@ -67,7 +68,15 @@ async def jobs_lifespan(app: FastAPI) -> AsyncIterator[None]:
     reaper = _ReaperThread(backend, settings, health)
     reaper.start()
     try:
-        yield
+        async with anyio.create_task_group() as watchers:
+            app.state.job_watcher = JobWatcher(
+                jobs,
+                watchers,
+                max_streams=settings.max_event_streams,
+                max_streams_per_job=settings.max_event_streams_per_job,
+            )
+            yield
+            watchers.cancel_scope.cancel()
     finally:
         reaper.stop()
         app.state.metrics_registry.unregister(metrics)

@@ -8,6 +8,7 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
+from core.cost import bptt_seconds, forward_seconds, gradient_over_time_seconds, surface_seconds
 from core.datasets import Dataset
 from service import analysis
 from service.compute import ComputeDep
@@ -30,7 +31,7 @@ from service.schemas.common import DatasetRef
 from service.web.body import BodyRoute
 from service.web.encoding import Format, json_response
 from service.web.negotiation import choose_format, tabular_responses
-from service.work import check_work
+from service.work import check_budget
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,8 +44,12 @@ _QUERY: Loc = ("query",)
 
 
 @router.post("/loss", response_model=LossResponse, responses=_ERRORS)
-async def post_loss(body: LossRequest, datasets: DatasetsDep, compute: ComputeDep) -> Response:
+async def post_loss(
+    body: LossRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
+) -> Response:
     """Loss (mean squared error) at the given weights."""
+    n, width = datasets.shape(body, _BODY)
+    check_budget(settings, forward_seconds(n, width), "the loss", _BODY)
     w = body.weights
     payload = await compute.run(
         _on_dataset,
@@ -64,8 +69,9 @@ async def post_gradient(
     body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
     """Loss and gradient by backpropagation through time (optionally the per-step traces)."""
+    n, width = datasets.shape(body, _BODY)
+    check_budget(settings, bptt_seconds(n, width), "the gradient", _BODY)
     if body.include_sequence_trace:
-        n, width = datasets.shape(body, _BODY)
         _check_sequence_trace(settings, n, width)
     w = body.weights
     payload = await compute.run(
@@ -101,9 +107,12 @@ def _check_sequence_trace(settings: Settings, n_samples: int, width: int) -> Non
 
 @router.post("/gradient-check", response_model=GradientCheckResponse, responses=_ERRORS)
 async def post_gradient_check(
-    body: GradientCheckRequest, datasets: DatasetsDep, compute: ComputeDep
+    body: GradientCheckRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
     """BPTT gradient next to central differences, and whether they agree."""
+    n, width = datasets.shape(body, _BODY)
+    seconds = bptt_seconds(n, width) + forward_seconds(n, width, 4)
+    check_budget(settings, seconds, "the gradient check", _BODY)
     w = body.weights
     payload = await compute.run(
         _on_dataset, datasets, body, _BODY, analysis.gradient_check_payload, w.wx, w.wrec, body.eps
@@ -131,7 +140,8 @@ async def get_loss_surface(
     """The loss on an evenly spaced grid of (wx, wrec): JSON, npy or CSV."""
     fmt = choose_format(format, accept)
     n, width = datasets.shape(ref, _QUERY)
-    check_work(settings, grid.points, n, width, ("query", "resolution"))
+    seconds = surface_seconds(n, width, grid.nx, grid.ny)
+    check_budget(settings, seconds, "the surface", ("query", "resolution"))
     result = await compute.run(
         _on_dataset,
         datasets,
@@ -156,7 +166,8 @@ async def get_gradient_over_time(
 ) -> Response:
     """dξ/dS_k summed over sequences at each point, k = 0..n (default: the tutorial's six)."""
     n, width = datasets.shape(ref, _QUERY)
-    check_work(settings, len(points), n, width, ("query", "points"))
+    seconds = gradient_over_time_seconds(n, width, len(points))
+    check_budget(settings, seconds, "the gradient over time", ("query", "points"))
     payload = await compute.run(
         _on_dataset, datasets, ref, _QUERY, analysis.gradient_over_time_payload, points
     )

@@ -19,6 +19,7 @@ import matplotlib
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from core.cost import gradient_over_time_seconds, surface_seconds
 from core.datasets import Dataset
 from core.surface import gradient_over_time, loss_surface
 from service import figures
@@ -30,7 +31,7 @@ from service.params import DatasetQueryDep, Grid, GridQueryDep, PointsQueryDep
 from service.problems import problem_responses
 from service.routes.jobs import JobsDep
 from service.schemas.common import DatasetRef
-from service.work import check_work
+from service.work import check_budget
 
 __all__ = ["router"]
 
@@ -252,7 +253,8 @@ async def loss_surface_image(
     if zoom is not None:
         windows.append(zoom)
     n, width = datasets.shape(ref, ("query",))
-    check_work(settings, grid.points * len(windows), n, width, ("query", "resolution"))
+    seconds = len(windows) * surface_seconds(n, width, grid.nx, grid.ny)
+    check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
     key = {
         "figure": "loss-surface",
         "dataset": _dataset_key(ref),
@@ -288,7 +290,8 @@ async def gradient_over_time_image(
     """One line per point of dξ/dS_k summed over sequences, symlog y, k = n..0 left to right."""
     _figure_points(settings, points)
     n, width = datasets.shape(ref, ("query",))
-    check_work(settings, len(points), n, width, ("query", "points"))
+    seconds = gradient_over_time_seconds(n, width, len(points))
+    check_budget(settings, seconds, "the gradient over time", ("query", "points"))
     key = {
         "figure": "gradient-over-time",
         "dataset": _dataset_key(ref),
@@ -344,7 +347,8 @@ async def job_figure(
         await anyio.to_thread.run_sync(jobs.trajectory, job_id, None)  # the 404 that says why
     train = await anyio.to_thread.run_sync(jobs.request, job_id)
     n, width = datasets.shape(train)
-    check_work(settings, 2 * resolution**2, n, width, ("query", "resolution"))
+    seconds = 2 * surface_seconds(n, width, resolution, resolution)
+    check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
     key = {
         "figure": "job",
         "job": job.id,

@@ -7,7 +7,6 @@ of a running job) polls the job store, which every backend can answer.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -18,13 +17,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from service.errors import BackendUnavailable
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
 from service.jobs.service import JobService
+from service.jobs.watch import JobWatcher
 from service.problems import problem_responses
 from service.schemas.jobs import Job, JobList, TrainRequest
 from service.web.body import BodyRoute
+from service.web.context import on_request_end
 from service.web.encoding import Format, csv_response, json_response, npy_response
 from service.web.negotiation import choose_format, tabular_responses
 
@@ -32,7 +32,6 @@ router = APIRouter(tags=["jobs"], route_class=BodyRoute)
 
 MAX_WAIT = 600.0  # longest ?wait= in seconds
 CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop
-EVENT_POLL = 0.2  # seconds between looks at a job while streaming its events
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
 
@@ -46,15 +45,13 @@ def get_jobs(request: Request) -> JobService:
 JobsDep = Annotated[JobService, Depends(get_jobs)]
 
 
-async def wait_for_end(jobs: JobService, job: JobRecord, timeout: float) -> JobRecord:
-    """The job once it has ended, or as it is after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while not job.finished and time.monotonic() < deadline:
-        await anyio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 1.5, 0.2)
-        job = await anyio.to_thread.run_sync(jobs.get, job.id)
-    return job
+def get_watcher(request: Request) -> JobWatcher:
+    """The app's job watcher (built in the lifespan)."""
+    watcher: JobWatcher = request.app.state.job_watcher
+    return watcher
+
+
+WatcherDep = Annotated[JobWatcher, Depends(get_watcher)]
 
 
 @router.post(
@@ -69,6 +66,7 @@ async def wait_for_end(jobs: JobService, job: JobRecord, timeout: float) -> JobR
 async def post_train(
     body: TrainRequest,
     jobs: JobsDep,
+    watcher: WatcherDep,
     response: Response,
     wait: Annotated[
         float | None,
@@ -84,7 +82,7 @@ async def post_train(
     """Queue a training job (202, `Location: /jobs/{id}`); with `wait`, maybe its end (200)."""
     job = await anyio.to_thread.run_sync(jobs.submit, body)
     if wait:
-        job = await wait_for_end(jobs, job, min(wait, jobs.settings.max_train_wait))
+        job = await watcher.wait_end(job, min(wait, jobs.settings.max_train_wait))
     response.headers["Location"] = f"/jobs/{job.id}"
     response.status_code = 200 if job.finished else 202
     return Job.of(job)
@@ -119,10 +117,10 @@ async def get_job(job_id: JobId, jobs: JobsDep) -> Job:
         **problem_responses(404, 409, 503),
     },
 )
-async def cancel_job(job_id: JobId, jobs: JobsDep, response: Response) -> Job:
+async def cancel_job(job_id: JobId, jobs: JobsDep, watcher: WatcherDep, response: Response) -> Job:
     """Cancel a job: queued ones at once, running ones within a second (200 once cancelled)."""
     job = await anyio.to_thread.run_sync(jobs.cancel, job_id)
-    job = await wait_for_end(jobs, job, CANCEL_WAIT)
+    job = await watcher.wait_end(job, CANCEL_WAIT)
     response.status_code = 200 if job.finished else 202
     return Job.of(job)
 
@@ -173,6 +171,12 @@ async def get_trajectory(
     )
 
 
+async def stream_slot(request: Request, job_id: JobId, watcher: WatcherDep) -> None:
+    """Count this event stream against the caps (429/503 at once beyond them)."""
+    watcher.open_stream(job_id)
+    on_request_end(request.scope, lambda: watcher.close_stream(job_id))
+
+
 async def existing_job(job_id: JobId, jobs: JobsDep) -> JobRecord:
     """The job, looked up before a stream starts (so an unknown id is a plain 404)."""
     return await anyio.to_thread.run_sync(jobs.get, job_id)
@@ -181,25 +185,19 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> JobRecord:
 @router.get(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=problem_responses(404, 503),
+    responses=problem_responses(404, 429, 503),
+    dependencies=[Depends(stream_slot)],
 )
 async def job_events(
-    job: Annotated[JobRecord, Depends(existing_job)], jobs: JobsDep
+    job: Annotated[JobRecord, Depends(existing_job)], watcher: WatcherDep
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `progress` while the job is queued or runs, then one `done`.
 
     Each `progress` event's data is `{id, status, progress}`; `done` carries the whole Job.
     """
-    last: tuple[object, ...] | None = None
-    while not job.finished:
-        state = (job.status, job.progress, job.cancel_requested)
-        if state != last:
-            last = state
-            data = {"id": job.id, "status": job.status, "progress": job.progress}
-            yield ServerSentEvent(event="progress", data=data, id=str(job.progress.iteration))
-        await anyio.sleep(EVENT_POLL)
-        try:
-            job = await anyio.to_thread.run_sync(jobs.get, job.id)
-        except BackendUnavailable:
-            continue  # keep the stream; the backend usually comes back
-    yield ServerSentEvent(event="done", data=Job.of(job), id="done")
+    async for state in watcher.changes(job):
+        if state.finished:
+            yield ServerSentEvent(event="done", data=Job.of(state), id="done")
+            return
+        data = {"id": state.id, "status": state.status, "progress": state.progress}
+        yield ServerSentEvent(event="progress", data=data, id=str(state.progress.iteration))

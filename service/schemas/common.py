@@ -212,7 +212,7 @@ class LimitInfo(BaseModel):
     """The configured limit a request went over."""
 
     name: str = Field(description="Setting name (environment variable RNNLAB_<NAME>).")
-    value: int = Field(description="Its configured value.")
+    value: float = Field(description="Its configured value.")
 
 
 class Problem(BaseModel):

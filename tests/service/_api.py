@@ -35,6 +35,23 @@ async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Asyn
             yield app, client
 
 
+def computations(app: FastAPI) -> list[str]:
+    """Record the name of every function the app's compute limiter runs from now on.
+
+    A request refused "at once" is one that ran nothing: no thread, no core call.
+    """
+    started: list[str] = []
+    limiter = app.state.compute
+    run = limiter.run
+
+    async def recording(request: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
+        started.append(getattr(func, "__name__", repr(func)))
+        return await run(request, func, *args, **kwargs)
+
+    limiter.run = recording
+    return started
+
+
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """Assert ``response`` is an RFC 9457 problem with ``status``; return its body."""
     assert response.status_code == status, response.text

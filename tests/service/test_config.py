@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core import evaluation_cost
+from core.cost import bptt_seconds, surface_seconds
 from service.config import Settings
 
 
@@ -19,8 +19,11 @@ def test_defaults_admit_the_sizes_the_service_promises() -> None:
     assert s.max_resolution >= 2048
     assert s.max_grid_points >= 2048 * 2048
     # A 2048 x 2048 surface of the largest generated and uploaded datasets.
-    assert s.max_work >= evaluation_cost(1_000_000, 100, 2048 * 2048)
-    assert s.max_work >= evaluation_cost(100_000, 100, 2048 * 2048)
+    assert s.max_compute_seconds >= surface_seconds(1_000_000, 100, 2048, 2048)
+    assert s.max_compute_seconds >= surface_seconds(100_000, 100, 2048, 2048)
+    # The gradient on the largest generated dataset, and on the longest sequences.
+    assert s.max_compute_seconds >= bptt_seconds(1_000_000, 100)
+    assert s.max_compute_seconds >= bptt_seconds(10_000, 10_000)
     assert s.max_predict_elements >= 100_000 * 100
     assert (s.host, s.port) == ("127.0.0.1", 8000)
     assert s.data_dir == Path("data")
@@ -44,3 +47,12 @@ def test_invalid_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RNNLAB_MAX_RESOLUTION", "0")
     with pytest.raises(ValueError, match="max_resolution"):
         Settings()
+
+
+def test_a_queue_url_that_is_not_redis_is_refused_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RNNLAB_QUEUE_URL", "http://user:hunter2@example.org/")
+    with pytest.raises(ValueError, match="queue_url") as caught:
+        Settings()
+    assert "hunter2" not in str(caught.value.errors(include_input=False))  # type: ignore[attr-defined]

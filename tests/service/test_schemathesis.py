@@ -33,7 +33,7 @@ SMALL_LIMITS = {
     "max_resolution": 64,
     "max_grid_points": 4_096,
     "max_points": 16,
-    "max_work": 20_000_000,
+    "max_compute_seconds": 2.0,
     "max_predict_sequences": 1_000,
     "max_predict_elements": 20_000,
     "max_datasets": 10_000,

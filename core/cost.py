@@ -1,0 +1,75 @@
+"""What a computation will cost, in seconds on a reference machine, by the path that runs it.
+
+Callers that admit work from strangers (the service) compare these estimates with a
+budget before computing. Each estimate follows the code path the computation takes:
+
+- the statistics (``core.statistics``, datasets up to ``MAX_FAST_WIDTH`` steps): one
+  Gram pass, O(n T^2), and a coefficient table, O(T^3); then O(T) per point;
+- the forward pass vectorised over points (``core.model.losses_at``, wider datasets):
+  O(n T P) arithmetic plus a fixed cost per timestep of each block;
+- BPTT (``core.bptt.gradient``) at one point: O(n T) plus a fixed cost per timestep,
+  which dominates for few long sequences (10,000 steps of 100 sequences: 0.1 s a point).
+
+The constants were measured on a 2-core x86-64 machine (``python -m bench`` prints the
+time of the largest admitted request of each endpoint next to its estimate) with a 1.5x
+margin. They cannot foresee points the fast path hands to an exact fallback, so a caller
+should also stop a computation that outlives its budget (``core.cancel``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from core.statistics import MAX_FAST_WIDTH
+
+__all__ = [
+    "bptt_seconds",
+    "forward_seconds",
+    "gradient_over_time_seconds",
+    "statistics_seconds",
+    "surface_seconds",
+]
+
+_BLOCK = 1 << 21  # scratch elements per block of the vectorised loops (core.model, core.bptt)
+
+FORWARD_STEP = 2.5e-6  # seconds per timestep of one block of the forward pass
+FORWARD_ELEMENT = 2.0e-9  # seconds per sequence x timestep x point
+BPTT_STEP = 1.0e-5  # seconds per timestep of one block of BPTT (forward and backward)
+BPTT_ELEMENT = 4.0e-8  # seconds per sequence x timestep
+GRAM_ELEMENT = 5.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
+TABLE_ELEMENT = 4.0e-10  # seconds per timestep^3 (the coefficient table)
+POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
+
+
+def forward_seconds(n_samples: int, width: int, points: int = 1) -> float:
+    """The loss at ``points`` points by the forward pass."""
+    rows = max(1, min(n_samples, _BLOCK // max(1, width)))
+    per_block = max(1, _BLOCK // rows)
+    blocks = math.ceil(n_samples / rows) * math.ceil(points / per_block)
+    return blocks * width * FORWARD_STEP + n_samples * width * points * FORWARD_ELEMENT
+
+
+def bptt_seconds(n_samples: int, width: int, points: int = 1) -> float:
+    """Loss and gradient (with the trace) at ``points`` points, one BPTT each."""
+    blocks = math.ceil(n_samples / max(1, _BLOCK // (width + 1)))
+    return points * (blocks * width * BPTT_STEP + n_samples * width * BPTT_ELEMENT)
+
+
+def statistics_seconds(n_samples: int, width: int) -> float:
+    """Building the fast path's statistics of a dataset (once per dataset)."""
+    return n_samples * width**2 * GRAM_ELEMENT + width**3 * TABLE_ELEMENT
+
+
+def surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
+    """A loss surface of nx x ny points by the path that computes it."""
+    if width <= MAX_FAST_WIDTH:
+        evaluation = (ny * 2 * width + nx * ny) * POINT_STEP
+        return statistics_seconds(n_samples, width) + evaluation
+    return forward_seconds(n_samples, width, nx * ny)
+
+
+def gradient_over_time_seconds(n_samples: int, width: int, points: int) -> float:
+    """dξ/dS_k at ``points`` points: the statistics, or one BPTT per point past the fast path."""
+    if width <= MAX_FAST_WIDTH:
+        return statistics_seconds(n_samples, width) + points * 2 * width * POINT_STEP
+    return bptt_seconds(n_samples, width, points)
