@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -28,6 +28,8 @@ from service.middleware import (
 from service.openapi import install_openapi
 from service.problems import install_problem_handlers
 from service.routes import ROUTERS
+from service.web.headers import SecurityHeadersMiddleware
+from service.web.query import strict_query
 
 __all__ = ["create_app"]
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        dependencies=[Depends(strict_query)],
     )
     app.state.settings = settings
     for router in ROUTERS:
@@ -111,5 +114,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.api_token is not None:
         app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, send_timeout=settings.send_timeout)
     return app

@@ -35,7 +35,7 @@ from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
 from service.jobs.models import JobProgress, JobRecord, JobStatus, utcnow
 from service.jobs.queue import QueueUnavailableError
 from service.jobs.store import JobNotFoundError, StoreFullError, StoreUnavailableError
-from service.schemas.common import DatasetSpec, WeightsOut
+from service.schemas.common import DatasetData, DatasetSpec, WeightsOut
 from service.schemas.jobs import TrainRequest
 
 T = TypeVar("T")
@@ -71,8 +71,16 @@ class JobService:
 
     # -- submit --------------------------------------------------------------------------------
     def submit(self, request: TrainRequest) -> JobRecord:
-        """Validate ``request`` completely, then store the job and enqueue it."""
+        """Validate ``request`` completely, then store the job and enqueue it.
+
+        Inline sequences are stored as a dataset (content-addressed, like ``POST
+        /datasets``) and the job refers to it by id: job records stay small whatever the
+        upload, and the dataset cannot be deleted while the job needs it.
+        """
         self.validate(request)
+        if isinstance(request.dataset, DatasetData):
+            stored = self.datasets.create(request.dataset, ("body", "dataset"))
+            request = request.model_copy(update={"dataset": None, "dataset_id": stored.id})
         record = JobRecord(
             id=new_job_id(),
             status="queued",

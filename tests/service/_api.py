@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.config import Settings
+from tests._net import free_port
 
 PROBLEM = "application/problem+json"
 RNNLAB = Path(sys.executable).with_name("rnnlab")
@@ -74,13 +74,6 @@ def strict_json(response: httpx.Response) -> Any:
         raise AssertionError(f"non-JSON token {token} in response")
 
     return json.loads(response.text, parse_constant=refuse)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -1,11 +1,10 @@
-"""Helpers for the training-job tests: Redis for tests, in-process workers, real processes."""
+"""Helpers for the training-job tests: in-process workers, real processes (Redis: tests._redis)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,29 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from service.jobs.backend import JobBackend
+from tests._net import free_port
 
-REDIS_URL = os.environ.get("RNNLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REPO = Path(__file__).resolve().parents[2]
-
-
-def redis_or_skip() -> str:
-    """The test Redis URL, flushed; skip when no Redis answers (fail when CI=true)."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        message = f"no Redis at {REDIS_URL} ({exc}); set RNNLAB_TEST_REDIS_URL or start redis"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    client.flushdb()
-    client.close()
-    return REDIS_URL
 
 
 class InlineWorker:
@@ -63,12 +44,6 @@ class InlineWorker:
                 self._stop.wait(0.01)
             else:
                 self._huey.execute(task)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Process:

@@ -12,8 +12,10 @@ import pytest
 from service.config import Settings
 from service.jobs.service import JobService
 from service.jobs.store import StoreUnavailableError
+from tests._net import free_port
+from tests._redis import redis_or_skip
 from tests.service._api import running
-from tests.service._jobs import InlineWorker, free_port, redis_or_skip
+from tests.service._jobs import InlineWorker
 
 pytestmark = pytest.mark.anyio
 

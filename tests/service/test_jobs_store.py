@@ -26,7 +26,7 @@ from service.jobs.models import (
 from service.jobs.redis_store import RedisJobStore
 from service.jobs.sqlite_store import SqliteJobStore
 from service.jobs.store import Beat, JobNotFoundError, JobStore, StoreUnavailableError
-from tests.service._jobs import redis_or_skip
+from tests._redis import redis_or_skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

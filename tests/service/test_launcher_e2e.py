@@ -24,13 +24,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests._net import free_port
+from tests._redis import redis_or_skip
 from tests.service._jobs import (
     Process,
     Server,
     descendants,
-    free_port,
     pid_alive,
-    redis_or_skip,
     running,
     wait_until,
 )

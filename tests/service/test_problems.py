@@ -215,3 +215,39 @@ async def test_json_nested_too_deeply_is_a_422_problem(client: httpx.AsyncClient
     )
     problem_body = problem(response, 422)
     assert "nested too deeply" in problem_body["errors"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "says"),
+    [
+        ("resoluton=512", "resoluton", "not a parameter"),
+        ("nx=10&nx=20", "nx", "2 times"),
+    ],
+)
+async def test_unknown_or_repeated_query_parameters_are_422(
+    client: httpx.AsyncClient, query: str, name: str, says: str
+) -> None:
+    body = problem(await client.get(f"/loss-surface?{query}"), 422)
+    assert body["errors"][0]["loc"] == ["query", name]
+    assert says in body["errors"][0]["msg"]
+
+
+async def test_the_explorer_page_keeps_any_state_in_its_url(client: httpx.AsyncClient) -> None:
+    response = await client.get("/?lesson=3&wx=1&wx=2")
+    assert response.status_code == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_every_answer_says_nosniff_and_names_no_server(client: httpx.AsyncClient) -> None:
+    for response in (await client.get("/health"), await client.get("/nowhere")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "server" not in response.headers
+
+
+async def test_a_five_thousand_digit_number_is_named_as_such(client: httpx.AsyncClient) -> None:
+    body = '{"weights": {"wx": ' + "1" * 5000 + ', "wrec": 1}}'
+    response = await client.post(
+        "/loss", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert "4300 digits" in problem(response, 422)["detail"]

@@ -16,8 +16,10 @@ from fastapi import FastAPI
 
 from service.config import Settings
 from service.jobs.service import JobService
+from tests._net import free_port
+from tests._redis import redis_or_skip
 from tests.service._api import problem, running
-from tests.service._jobs import InlineWorker, free_port, redis_or_skip
+from tests.service._jobs import InlineWorker
 
 pytestmark = pytest.mark.anyio
 
