@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from service.compute import ComputeLimiter, tune_allocator
+from service.compute import ComputeLimiter, ComputeMetrics, tune_allocator
 from service.config import Settings
 from service.datasets import DatasetRegistry
 from service.jobs.lifecycle import jobs_lifespan
@@ -83,6 +83,7 @@ def _instrument(app: FastAPI) -> None:
     app.state.metrics_registry = registry
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
+    registry.register(ComputeMetrics(app))
     Instrumentator(excluded_handlers=["/metrics"], registry=registry).instrument(app).expose(
         app, include_in_schema=False
     )

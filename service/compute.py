@@ -21,21 +21,31 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 from fastapi import Depends, Request
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import Receive
 
 from core.cancel import Cancelled, stop_when
 from service.errors import ClientGone, LimitExceeded, QueueFull
 from service.web.context import on_request_end
 
-__all__ = ["ComputeDep", "ComputeLimiter", "RequestCompute", "get_compute", "tune_allocator"]
+__all__ = [
+    "ComputeDep",
+    "ComputeLimiter",
+    "ComputeMetrics",
+    "RequestCompute",
+    "get_compute",
+    "tune_allocator",
+]
 
 logger = logging.getLogger("rnnlab.compute")
 
@@ -141,6 +151,34 @@ async def _watch_disconnect(receive: Receive, stop: threading.Event) -> None:
             pass
     finally:  # also on cancellation: the request is being abandoned (e.g. at shutdown)
         stop.set()
+
+
+class ComputeMetrics(Collector):
+    """``rnnlab_computations_running`` and ``rnnlab_computations_admitted`` on /metrics."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def describe(self) -> list[Metric]:
+        return list(self._families(None))
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families(getattr(self._app.state, "compute", None))
+
+    @staticmethod
+    def _families(limiter: ComputeLimiter | None) -> Iterator[Metric]:
+        running = GaugeMetricFamily(
+            "rnnlab_computations_running", "Requests computing in a worker thread now."
+        )
+        admitted = GaugeMetricFamily(
+            "rnnlab_computations_admitted",
+            "Requests admitted to compute (running, waiting for a thread, or sending).",
+        )
+        if limiter is not None:
+            running.add_metric([], limiter.running)
+            admitted.add_metric([], limiter.admitted)
+        yield running
+        yield admitted
 
 
 def tune_allocator() -> bool:

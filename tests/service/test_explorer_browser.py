@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service._jobs import Server, running
+from tests._processes import Server, running
 
 pytestmark = pytest.mark.slow
 
