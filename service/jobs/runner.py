@@ -159,8 +159,10 @@ def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
 def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Monitor) -> None:
     """Store the trajectories, then the final transition, retrying through outages.
 
-    Gives up (logging it) after ``end_record_timeout`` seconds; the job then stays
-    ``running`` without heartbeats, and a reaper runs it again.
+    Even a job a reaper requeued meanwhile is recorded: this worker has its true outcome
+    (training is deterministic), and the worker that took it over is told to let go.
+    Gives up (logging it) after ``end_record_timeout`` seconds; a reaper then runs the job
+    again.
     """
     settings = ctx.settings
     deadline = time.monotonic() + settings.end_record_timeout
@@ -193,8 +195,6 @@ def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Moni
             if first_failure is None:
                 first_failure = now
                 logger.warning("job %s: cannot record its end yet (%s); retrying", job_id, exc)
-            if monitor.abandoned:
-                raise JobAbandonedError from exc
             full_for = now - first_failure if isinstance(exc, StoreFullError) else 0.0
             if trajectories and full_for > TRAJECTORY_GIVE_UP:
                 logger.error("job %s: recording it without its trajectories (%s)", job_id, exc)

@@ -252,7 +252,8 @@ class SqliteJobStore(JobStore):
                 conn.executemany("delete from jobs where id = ?", rows)
                 conn.execute("commit")
             except BaseException:
-                conn.execute("rollback")
+                if conn.in_transaction:  # SQLite rolls back on its own after some errors
+                    conn.execute("rollback")
                 raise
         return len(rows)
 
@@ -285,6 +286,7 @@ class SqliteJobStore(JobStore):
                     )
                 conn.execute("commit")
             except BaseException:
-                conn.execute("rollback")
+                if conn.in_transaction:  # SQLite rolls back on its own after some errors
+                    conn.execute("rollback")
                 raise
         return new
