@@ -20,6 +20,7 @@ from core.surface import (
     gradient_over_time,
     loss_grid,
     loss_surface,
+    loss_surface_on,
 )
 from core.training import (
     MultiStartResult,
@@ -30,6 +31,7 @@ from core.training import (
     train,
     train_many,
 )
+from core.window import Window
 
 __all__ = [
     "GENERATORS",
@@ -48,6 +50,7 @@ __all__ = [
     "Statistics",
     "TrainingResult",
     "Trajectory",
+    "Window",
     "check_gradient",
     "counts",
     "evaluation_cost",
@@ -60,6 +63,7 @@ __all__ = [
     "loss",
     "loss_grid",
     "loss_surface",
+    "loss_surface_on",
     "losses_at",
     "make_optimizer",
     "numerical_gradient",

@@ -13,6 +13,7 @@ from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
 from core.statistics import MAX_FAST_WIDTH, statistics
+from core.window import Window
 
 __all__ = [
     "TUTORIAL_POINTS",
@@ -22,6 +23,7 @@ __all__ = [
     "gradient_over_time",
     "loss_grid",
     "loss_surface",
+    "loss_surface_on",
 ]
 
 # The points the tutorial annotates on its surface and samples the gradient at.
@@ -91,18 +93,12 @@ def loss_surface(
     ny: int = 50,
 ) -> LossSurface:
     """The loss on an nx x ny grid of evenly spaced points, with its minimum on the grid."""
-    for name, (low, high) in (("wx", wx_range), ("wrec", wrec_range)):
-        if not (np.isfinite(low) and np.isfinite(high)):
-            raise InvalidInputError(f"{name}_range", "bounds must be finite")
-        if low > high:
-            raise InvalidInputError(f"{name}_min", f"must be <= {name}_max, got {low} > {high}")
-        if not np.isfinite(high - low):
-            raise InvalidInputError(f"{name}_max", f"{name}_max - {name}_min overflows float64")
-    for name, size in (("nx", nx), ("ny", ny)):
-        if size < 1:
-            raise InvalidInputError(name, f"must be >= 1, got {size}")
-    wx = np.linspace(wx_range[0], wx_range[1], nx)
-    wrec = np.linspace(wrec_range[0], wrec_range[1], ny)
+    return loss_surface_on(dataset, Window.from_ranges(wx_range, wrec_range, nx, ny))
+
+
+def loss_surface_on(dataset: Dataset, window: Window) -> LossSurface:
+    """The loss at every point of ``window``, with its minimum over those points."""
+    wx, wrec = window.wx, window.wrec
     loss = loss_grid(dataset, wx, wrec)
     overflow = not bool(np.isfinite(loss).all())
     flat = int(np.argmin(np.where(np.isnan(loss), np.inf, loss) if overflow else loss))

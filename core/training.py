@@ -22,6 +22,7 @@ from core.errors import InvalidInputError
 from core.model import losses_at
 from core.optimizers import Optimizer
 from core.statistics import RTOL, statistics
+from core.window import Window
 
 __all__ = [
     "MultiStartResult",
@@ -268,28 +269,9 @@ def train_many(
 def grid_starts(
     wx_range: tuple[float, float], wrec_range: tuple[float, float], nx: int, ny: int
 ) -> Array:
-    """The nx x ny evenly spaced points of a window as (nx * ny, 2) starts, wx varying fastest.
+    """The points of a window as (nx * ny, 2) starts, wx varying fastest (``Window.points``).
 
     Row i * nx + j is (wx[j], wrec[i]): the layout of ``core.surface.loss_surface``'s
     ``loss[i, j]``, so a multi-start result lines up with the surface of the same window.
     """
-    for name, (low, high) in (("wx", wx_range), ("wrec", wrec_range)):
-        for bound, value in (("min", low), ("max", high)):
-            if not np.isfinite(value):
-                raise InvalidInputError(f"{name}_{bound}", f"must be finite, got {value}")
-        if low > high:
-            raise InvalidInputError(f"{name}_max", f"must be >= {name}_min, got {high} < {low}")
-        with np.errstate(over="ignore"):
-            width = np.float64(high) - np.float64(low)
-        if not np.isfinite(width):
-            # np.linspace would fill the axis with NaN: its step overflows float64.
-            raise InvalidInputError(
-                f"{name}_max", f"{name}_max - {name}_min must be finite, got {high} - {low}"
-            )
-    for name, size in (("nx", nx), ("ny", ny)):
-        if size < 1:
-            raise InvalidInputError(name, f"must be >= 1, got {size}")
-    wx, wrec = np.meshgrid(
-        np.linspace(wx_range[0], wx_range[1], nx), np.linspace(wrec_range[0], wrec_range[1], ny)
-    )
-    return np.column_stack([wx.ravel(), wrec.ravel()])
+    return Window.from_ranges(wx_range, wrec_range, nx, ny).points

@@ -15,7 +15,14 @@ from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
 from core.statistics import MAX_FAST_WIDTH, RTOL, Statistics, statistics
-from core.surface import TUTORIAL_POINTS, gradient_over_time, loss_grid, loss_surface
+from core.surface import (
+    TUTORIAL_POINTS,
+    gradient_over_time,
+    loss_grid,
+    loss_surface,
+    loss_surface_on,
+)
+from core.window import Window
 from tests.core._reference import (
     UNDERFLOW,
     datasets,
@@ -220,10 +227,10 @@ def test_loss_grid_takes_points_in_any_order() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"wx_range": (0.0, float("inf"))}, "wx_range"),
-        ({"wrec_range": (float("nan"), 1.0)}, "wrec_range"),
-        ({"wx_range": (2.0, 1.0)}, "wx_min"),
-        ({"wrec_range": (0.0, -1.0)}, "wrec_min"),
+        ({"wx_range": (0.0, float("inf"))}, "wx_max"),
+        ({"wrec_range": (float("nan"), 1.0)}, "wrec_min"),
+        ({"wx_range": (2.0, 1.0)}, "wx_max"),
+        ({"wrec_range": (0.0, -1.0)}, "wrec_max"),
         ({"wx_range": (-1e308, 1e308)}, "wx_max"),
         ({"nx": 0}, "nx"),
         ({"ny": -1}, "ny"),
@@ -235,6 +242,20 @@ def test_loss_surface_rejects_bad_grids_naming_the_field(
     with pytest.raises(InvalidInputError) as info:
         loss_surface(tutorial_dataset(), **kwargs)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_a_surface_on_a_window_is_the_surface_of_its_ranges() -> None:
+    ds = tutorial_dataset()
+    on = loss_surface_on(ds, Window(-0.1, 2.1, -0.1, 2.1, 17, 13))
+    ranges = loss_surface(ds, (-0.1, 2.1), (-0.1, 2.1), 17, 13)
+    np.testing.assert_array_equal(on.loss, ranges.loss)
+    np.testing.assert_array_equal(on.wx, np.linspace(-0.1, 2.1, 17))
+    np.testing.assert_array_equal(on.wrec, np.linspace(-0.1, 2.1, 13))
+    assert (on.min_wx, on.min_wrec, on.min_loss) == (
+        ranges.min_wx,
+        ranges.min_wrec,
+        ranges.min_loss,
+    )
 
 
 def test_single_cell_surface() -> None:
