@@ -9,7 +9,7 @@ from core.datasets import GENERATORS, Dataset, from_sequences, generate, tutoria
 from core.errors import InvalidInputError, RnnlabError
 from core.gradcheck import GradientCheck, check_gradient, numerical_gradient
 from core.model import forward_states, loss, losses_at, outputs
-from core.optimizers import OPTIMIZER_NAMES, Optimizer, make_optimizer
+from core.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, Optimizer, OptimizerEntry, make_optimizer
 from core.predict import counts, predict
 from core.statistics import Statistics, statistics
 from core.surface import (
@@ -35,6 +35,7 @@ from core.window import Window
 
 __all__ = [
     "GENERATORS",
+    "OPTIMIZERS",
     "OPTIMIZER_NAMES",
     "TUTORIAL_POINTS",
     "Dataset",
@@ -45,6 +46,7 @@ __all__ = [
     "LossSurface",
     "MultiStartResult",
     "Optimizer",
+    "OptimizerEntry",
     "Progress",
     "RnnlabError",
     "Statistics",

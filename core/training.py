@@ -104,11 +104,11 @@ class MultiStartResult:
 class _Oracle:
     """Loss and gradients at (k, 2) weights: fast where vouched for, BPTT elsewhere."""
 
-    def __init__(self, dataset: Dataset, signs_only: bool) -> None:
+    def __init__(self, dataset: Dataset, sign_based: bool) -> None:
         self.dataset = dataset
         self.stats = statistics(dataset)
         # Sign-based optimisers need the gradient's sign, not all its digits.
-        self.rtol = 0.25 if signs_only else RTOL
+        self.rtol = 0.25 if sign_based else RTOL
 
     def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:
         grad = np.empty_like(w)
@@ -159,9 +159,9 @@ def _run(
         raise InvalidInputError("tolerance", f"must be a finite number >= 0, got {tolerance}")
     if not np.isfinite(starts).all():
         raise InvalidInputError("initial", "weights must be finite")
-    oracle = _Oracle(dataset, signs_only=optimizer.name != "sgd")
+    oracle = _Oracle(dataset, sign_based=optimizer.sign_based)
     weights = starts.copy()
-    state = optimizer.init(weights)
+    state = None  # the optimiser makes it on its first step
     path = np.empty((iterations + 1, *weights.shape)) if record else None
     if path is not None:
         path[0] = weights
@@ -176,7 +176,7 @@ def _run(
             done += 1
             before = weights.copy() if many else weights
             grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)
-            optimizer.step(state, weights, grad, loss)
+            state = optimizer.step(state, weights, grad, loss)
             if many:  # a start that converged or diverged stays where it stopped
                 stopped = converged | diverged
                 weights[stopped] = before[stopped]

@@ -347,10 +347,10 @@ def test_fast_path_equals_bptt_in_a_reference_loop() -> None:
     opt = make_optimizer("irprop-")
     result = train(ds, opt, (-1.5, 2.0), 150, record_trajectory=False)
     w = np.array([[-1.5, 2.0]])
-    state = opt.init(w)
+    state = None
     for _ in range(150):
         g = gradient(ds, float(w[0, 0]), float(w[0, 1]))
-        opt.step(state, w, np.array([[g.wx, g.wrec]]))
+        state = opt.step(state, w, np.array([[g.wx, g.wrec]]))
     np.testing.assert_allclose([result.wx, result.wrec], w[0], rtol=0, atol=1e-12)
 
 
