@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
+from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, settle, statistics
 from core.model import losses_at
-from core.statistics import MAX_FAST_WIDTH, statistics
 from core.window import Window
 
 __all__ = [
@@ -78,10 +78,10 @@ def loss_grid(
     stats = statistics(dataset)
     if stats is None:
         return losses_at(dataset, wx[None, :], wrec[:, None])
-    grid, unsure = stats.loss_grid(wx, wrec)
+    grid, unsure = grid_losses(stats, wx, wrec)
     if unsure is not None:
         rows, cols = np.nonzero(unsure)
-        grid[rows, cols] = stats.settle(dataset, wx[cols], wrec[rows])
+        grid[rows, cols] = settle(stats, dataset, wx[cols], wrec[rows])
     return grid
 
 
@@ -128,7 +128,7 @@ def gradient_over_time(
     unsure = np.ones(len(pts), dtype=bool)
     stats = statistics(dataset)
     if stats is not None:  # every point in one evaluation
-        ev = stats.evaluate(pts[:, 0], pts[:, 1])
+        ev = evaluate(stats, pts[:, 0], pts[:, 1])
         unsure = ~ev.residual_sure
         with np.errstate(over="ignore", invalid="ignore"):
             powers = pts[:, 1, None] ** np.arange(T, -1, -1, dtype=np.float64)

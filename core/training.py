@@ -1,6 +1,6 @@
 """One training loop for every optimiser: trajectory, early stop, per-iteration callback.
 
-Gradients come from the polynomial statistics where they vouch for them (core.statistics)
+Gradients come from the polynomial statistics where they vouch for them (core.fastpath)
 and from BPTT elsewhere, so every step is the step BPTT would give. A start has converged
 when its loss is at or below ``tolerance`` or its gradient is exactly zero, and has
 diverged when its weights stop being finite (plain gradient descent does this on the
@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
-from core.model import losses_at
+from core.fastpath import RTOL, SIGN_RTOL, Oracle
 from core.optimizers import Optimizer
-from core.statistics import RTOL, statistics
 from core.window import Window
 
 __all__ = [
@@ -49,7 +47,7 @@ class Trajectory:
 class Progress:
     """What the callback sees each iteration; the loss is computed only if asked for."""
 
-    def __init__(self, iteration: int, iterations: int, weights: Array, oracle: _Oracle) -> None:
+    def __init__(self, iteration: int, iterations: int, weights: Array, oracle: Oracle) -> None:
         self.iteration = iteration
         self.iterations = iterations
         self.weights = weights.copy()
@@ -101,49 +99,6 @@ class MultiStartResult:
     trajectories: list[Trajectory]
 
 
-class _Oracle:
-    """Loss and gradients at (k, 2) weights: fast where vouched for, BPTT elsewhere."""
-
-    def __init__(self, dataset: Dataset, sign_based: bool) -> None:
-        self.dataset = dataset
-        self.stats = statistics(dataset)
-        # Sign-based optimisers need the gradient's sign, not all its digits.
-        self.rtol = 0.25 if sign_based else RTOL
-
-    def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:
-        grad = np.empty_like(w)
-        if self.stats is not None and not with_loss and w.shape[0] == 1:
-            fast = self.stats.gradient_at(float(w[0, 0]), float(w[0, 1]), self.rtol)
-            if fast is not None:
-                grad[0] = fast
-                return grad, None
-        loss = np.empty(w.shape[0]) if with_loss else None
-        unsure = np.ones(w.shape[0], dtype=bool)
-        if self.stats is not None:
-            ev = self.stats.evaluate(w[:, 0], w[:, 1])
-            grad[:, 0], grad[:, 1] = ev.grad_wx, ev.grad_wrec
-            if loss is not None:
-                loss[:] = ev.loss
-            unsure = ~ev.sure
-        for i in np.flatnonzero(unsure):
-            g = gradient(self.dataset, float(w[i, 0]), float(w[i, 1]))
-            grad[i] = g.wx, g.wrec
-            if loss is not None:
-                loss[i] = g.loss
-        return grad, loss
-
-    def losses(self, w: Array) -> Array:
-        """Loss at each row of w."""
-        if self.stats is None:
-            return losses_at(self.dataset, w[:, 0], w[:, 1])
-        ev = self.stats.evaluate(w[:, 0], w[:, 1], with_gradient=False)
-        loss = np.array(ev.loss, dtype=np.float64)
-        unsure = ~ev.sure
-        if unsure.any():
-            loss[unsure] = self.stats.settle(self.dataset, w[unsure, 0], w[unsure, 1])
-        return loss
-
-
 def _run(
     dataset: Dataset,
     optimizer: Optimizer,
@@ -152,14 +107,14 @@ def _run(
     tolerance: float | None,
     record: bool,
     callback: Callback | None,
-) -> tuple[Array, int, NDArray[np.bool_], NDArray[np.bool_], Array | None, _Oracle]:
+) -> tuple[Array, int, NDArray[np.bool_], NDArray[np.bool_], Array | None, Oracle]:
     if iterations < 0:
         raise InvalidInputError("iterations", f"must be >= 0, got {iterations}")
     if tolerance is not None and not (np.isfinite(tolerance) and tolerance >= 0):
         raise InvalidInputError("tolerance", f"must be a finite number >= 0, got {tolerance}")
     if not np.isfinite(starts).all():
         raise InvalidInputError("initial", "weights must be finite")
-    oracle = _Oracle(dataset, sign_based=optimizer.sign_based)
+    oracle = Oracle(dataset, SIGN_RTOL if optimizer.sign_based else RTOL)
     weights = starts.copy()
     state = None  # the optimiser makes it on its first step
     path = np.empty((iterations + 1, *weights.shape)) if record else None
@@ -198,7 +153,7 @@ def _run(
     return weights, done, converged, diverged, path, oracle
 
 
-def _trajectories(path: Array, oracle: _Oracle) -> list[Trajectory]:
+def _trajectories(path: Array, oracle: Oracle) -> list[Trajectory]:
     steps, k, _ = path.shape
     losses = oracle.losses(path.reshape(-1, 2)).reshape(steps, k)
     return [

@@ -163,6 +163,19 @@ real_input = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 dyadic_input = st.integers(-512, 512).map(lambda k: k / 256.0)
 
 
+# Grid axes: a few values, sorted or not, around the valley, the tutorial's range or far out.
+grid_axis = st.lists(
+    st.one_of(
+        st.floats(-3.0, 3.0),
+        st.floats(0.99, 1.01),
+        st.floats(-1e3, 1e3),
+        st.sampled_from([0.0, 1.0, -1.0]),
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda v: np.asarray(v, dtype=np.float64))
+
+
 @st.composite
 def datasets(
     draw: st.DrawFn,

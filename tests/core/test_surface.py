@@ -8,13 +8,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from core.bptt import gradient
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
 from core.errors import InvalidInputError
+from core.fastpath import MAX_FAST_WIDTH, statistics
 from core.model import losses_at
-from core.statistics import MAX_FAST_WIDTH, RTOL, Statistics, statistics
 from core.surface import (
     TUTORIAL_POINTS,
     gradient_over_time,
@@ -24,26 +23,15 @@ from core.surface import (
 )
 from core.window import Window
 from tests.core._reference import (
-    UNDERFLOW,
     datasets,
-    default_targets,
     exact,
     forward_slack,
+    grid_axis,
     rel_close,
     rounding_slack,
-    tutorial_rows,
 )
 
 Data = tuple[list[list[float]], list[float] | None]
-
-# Grid axes: a few values, sorted or not, around the valley, the tutorial's range or far out.
-axis_value = st.one_of(
-    st.floats(-3.0, 3.0),
-    st.floats(0.99, 1.01),
-    st.floats(-1e3, 1e3),
-    st.sampled_from([0.0, 1.0, -1.0]),
-)
-axis = st.lists(axis_value, min_size=1, max_size=6).map(lambda v: np.asarray(v, dtype=np.float64))
 
 
 def assert_matches_forward_pass(
@@ -120,42 +108,8 @@ def test_zoomed_surfaces_match_the_forward_pass(
     assert_matches_forward_pass(ds, s.wx, s.wrec, s.loss)
 
 
-def test_zoomed_surface_cells_are_exact_where_the_fast_path_answers() -> None:
-    ds = tutorial_dataset()
-    rows, tg = tutorial_rows(), ds.targets.tolist()
-    wx = np.linspace(0.999, 1.001, 21)
-    wrec = np.linspace(0.9995, 1.0005, 19)
-    grid, unsure = Statistics(ds).loss_grid(wx, wrec)
-    sure = np.ones(grid.shape, dtype=bool) if unsure is None else ~unsure
-    assert sure.mean() > 0.5
-    cells = np.argwhere(sure)
-    for i, j in cells[:: max(1, len(cells) // 60)]:
-        ref = exact(rows, tg, float(wx[j]), float(wrec[i]))
-        assert rel_close(float(grid[i, j]), ref.loss, RTOL, 1e-300), (wx[j], wrec[i])
-    # The cell at the optimum is exactly zero.
-    assert loss_surface(ds, (0.0, 2.0), (0.0, 2.0), 5, 5).loss[2, 2] == 0.0
-
-
 @settings(max_examples=60, deadline=None)
-@given(datasets(max_n=5, max_width=8, exact_sums=True), axis, axis)
-def test_vouched_grid_cells_are_exact_to_rtol(data: Data, wx: np.ndarray, wrec: np.ndarray) -> None:
-    rows, targets = data
-    tg = default_targets(rows, targets)
-    grid, unsure = Statistics(from_sequences(rows, tg)).loss_grid(wx, wrec)
-    assert grid.shape == (wrec.size, wx.size)
-    for i in range(wrec.size):
-        for j in range(wx.size):
-            if unsure is not None and unsure[i, j]:
-                continue
-            ref = exact(rows, tg, float(wx[j]), float(wrec[i]))
-            if np.isinf(grid[i, j]):  # called overflow without asking BPTT: it must be
-                assert ref.loss * len(rows) > np.finfo(np.float64).max
-            else:
-                assert rel_close(float(grid[i, j]), ref.loss, RTOL, UNDERFLOW), (wx[j], wrec[i])
-
-
-@settings(max_examples=60, deadline=None)
-@given(datasets(max_n=5, max_width=8), axis, axis)
+@given(datasets(max_n=5, max_width=8), grid_axis, grid_axis)
 def test_loss_grid_matches_the_forward_pass_on_any_grid(
     data: Data, wx: np.ndarray, wrec: np.ndarray
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import core.training
+from core import fastpath
 from core.bptt import gradient
 from core.datasets import Dataset, generate, tutorial_dataset
 from core.errors import InvalidInputError
@@ -316,22 +316,16 @@ def test_train_many_from_grid_starts_reports_them_as_initial() -> None:
 # --- the fast path gives BPTT's steps ------------------------------------------------------
 
 
-def _without_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core.training, "statistics", lambda dataset: None)
-
-
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_fast_path_training_equals_bptt_training(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fast_path_training_equals_bptt_training(name: str) -> None:
     ds = generate(300, min_length=5, max_length=14, seed=21)
     starts = [(-1.5, 2.0), (0.5, -0.8)]
     fast = [train(ds, _opt(name), s, 300) for s in starts]
     many = train_many(ds, _opt(name), starts, 300)
-    _without_statistics(monkeypatch)
     rtol = 1e-9 if name == "sgd" else 1e-12  # sgd uses the values, not only their signs
     for i, s in enumerate(starts):
-        slow = train(ds, _opt(name), s, 300)
+        with fastpath.disabled():
+            slow = train(ds, _opt(name), s, 300)
         one, b = fast[i].trajectory, slow.trajectory
         assert one is not None
         assert b is not None
