@@ -10,6 +10,7 @@ start has done one or the other (``train_many``: the others carry on, those stay
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -140,7 +141,7 @@ def _run(
             if callback is not None:
                 callback(Progress(done, iterations, weights, oracle))
             # Checked on the gradient's sum: one call, and non-finite whenever a part is.
-            if not np.isfinite(grad.sum()) or tolerance is not None or not grad.any():
+            if not math.isfinite(grad.sum()) or tolerance is not None or not grad.any():
                 diverged |= ~np.isfinite(weights).all(axis=1)
                 stationary = (grad == 0).all(axis=1)
                 if tolerance is not None:

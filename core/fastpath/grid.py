@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.fastpath.bounds import RTOL, TINY
-from core.fastpath.evaluate import evaluate
+from core.fastpath.evaluate import evaluate, underflow_allowance
 from core.fastpath.statistics import PE, PP, PQ, PT, QE, QQ, Statistics
 
 __all__ = ["grid_losses"]
@@ -56,8 +56,10 @@ def grid_losses(
         grid *= shifted
         grid += c[:, None]
         lo, hi = float(wx.min()), float(wx.max())
+        reach = np.maximum(np.abs(lo - x0), np.abs(hi - x0))  # largest |wx - x0| on the row
+        extra = underflow_allowance(stats, scale, reach, v, x0)
         rows_sure = _row_vouched(
-            stats, (a, b, c), (a_abs, b_abs, c_abs), vertex - x0, lo - x0, hi - x0
+            stats, (a, b, c), (a_abs, b_abs, c_abs), extra, vertex - x0, lo - x0, hi - x0
         )
     if rows_sure.all():
         return grid, None
@@ -78,28 +80,29 @@ def _row_vouched(
     stats: Statistics,
     coefficients: tuple[Array, Array, Array],
     magnitudes: tuple[Array, Array, Array],
+    extra: Array,
     vertex: Array,
     lo: Array,
     hi: Array,
 ) -> NDArray[np.bool_]:
-    """Rows where gamma (a_abs x^2 + b_abs |x| + c_abs) <= RTOL loss(x) for all x in [lo, hi].
+    """Rows where gamma (a_abs x^2 + b_abs |x| + c_abs) + extra <= RTOL loss(x) on [lo, hi].
 
     The loss is a x^2 + b x + c; it is at least low + a (x - vertex)^2, low being its value
-    at the vertex less that value's bound; the difference of the two sides is a quadratic
-    on each side of x = 0, whose minimum over an interval is at an end or at its own
-    vertex. RTOL is halved for the second-order slack of this argument.
+    at the vertex less that value's bound (``extra`` covers underflow); the difference of
+    the two sides is a quadratic on each side of x = 0, whose minimum over an interval is
+    at an end or at its own vertex. RTOL is halved for the second-order slack of this argument.
     """
     (a, b, c), (a_abs, b_abs, c_abs) = coefficients, magnitudes
     g, rt = stats.gamma, 0.5 * RTOL
     low = (a * vertex + b) * vertex + c
-    low = low - g * ((a_abs * vertex + b_abs * np.sign(vertex) * 1.0) * vertex + c_abs)
+    low = low - g * ((a_abs * vertex + b_abs * np.sign(vertex) * 1.0) * vertex + c_abs) - extra
     ok = np.isfinite(low) & (low >= TINY) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
     # Every loss on the row must stay clear of overflow and underflow for BPTT to agree.
     ok &= np.maximum((a * lo + b) * lo + c, (a * hi + b) * hi + c) <= stats.safe_max
     nearest = np.clip(vertex, lo, hi)
     ok &= (a * nearest + b) * nearest + c >= TINY
     k2 = rt * a - g * a_abs
-    k0 = rt * a * vertex**2 + rt * low - g * c_abs
+    k0 = rt * a * vertex**2 + rt * low - g * c_abs - extra
     for side in (-1.0, 1.0):  # |x| = side * x on this piece
         start = np.maximum(lo, 0.0) if side > 0 else lo
         stop = hi if side > 0 else np.minimum(hi, 0.0)

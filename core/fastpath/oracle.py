@@ -39,12 +39,12 @@ class Oracle:
 
     def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:
         """Gradients (k, 2) at each row of w, and the losses there if asked for."""
-        grad = np.empty_like(w)
-        if self.stats is not None and not with_loss and w.shape[0] == 1:
-            fast = gradient_at(self.stats, float(w[0, 0]), float(w[0, 1]), self.rtol)
+        if self.stats is not None and not with_loss and w.shape[0] == 1:  # the hot path
+            wx, wrec = w[0].tolist()
+            fast = gradient_at(self.stats, wx, wrec, self.rtol)
             if fast is not None:
-                grad[0] = fast
-                return grad, None
+                return np.array([fast]), None
+        grad = np.empty_like(w)
         loss = np.empty(w.shape[0]) if with_loss else None
         unsure = np.ones(w.shape[0], dtype=bool)
         if self.stats is not None:

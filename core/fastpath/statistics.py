@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.datasets import Dataset
+from core.fastpath.bounds import UNDERFLOW
 from core.fastpath.exact import ExactLoss
 from core.fastpath.moments import moments
 
@@ -82,6 +83,12 @@ class Statistics:
         self.gamma = (4.0 * T + 32.0 + data_error) * _EPS
         # Above this, BPTT's sums over sequences and timesteps may overflow where ours did not.
         self.safe_max = _MAX / (8.0 * n * (T + 1))
+        # Underflow's error, magnified by what comes after it besides scale and weights:
+        # a polynomial's |coefficients| and its 2T + 1 operations, twice, for six terms.
+        largest = float(self.abs_coefficients.sum(axis=0).max())
+        self.underflow_unit = 12.0 * (largest + 2.0 * T + 1.0) * UNDERFLOW
+        # 1.0 where a column has a non-zero coefficient: which terms can be non-zero at all.
+        self.column_support = (self.abs_coefficients.max(axis=0) > 0).astype(np.float64).tolist()
 
     def polynomials(self, r: Array) -> tuple[Array, Array, Array]:
         """All coefficient polynomials at each r, divided by max(1, |r|)**(2T - 2).

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from core.bptt import gradient
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
@@ -110,6 +110,8 @@ def test_zoomed_surfaces_match_the_forward_pass(
 
 @settings(max_examples=60, deadline=None)
 @given(datasets(max_n=5, max_width=8), grid_axis, grid_axis)
+@example(([[2.0, 0.0]], [0.0]), np.array([3.26637514e-164]), np.array([25.0]))  # underflow
+@example(([[2.0, 0.0, 0.0, 0.0, 0.0, 0.0]], [0.0]), np.array([3.26637514e-164]), np.array([434.0]))
 def test_loss_grid_matches_the_forward_pass_on_any_grid(
     data: Data, wx: np.ndarray, wrec: np.ndarray
 ) -> None:

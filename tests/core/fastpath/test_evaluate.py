@@ -307,3 +307,42 @@ def test_big_binary_data_are_exact(kind: str) -> None:
         assert rel_close(float(ev.grad_wx), gx, RTOL, UNDERFLOW)
         assert rel_close(float(ev.grad_wrec), gr, RTOL, UNDERFLOW)
     assert answered >= 3
+
+
+# --- zeros and underflow ----------------------------------------------------------------
+
+# One sequence (2, 0, ..., 0): y = 2 wx wrec^(T - 1). At tiny wx the products of the
+# evaluation underflow to 0 while the true loss and gradients are far from it.
+UNDERFLOWING = [
+    ([[2.0, 0.0]], [0.0], 3.26637514e-164, 25.0),  # loss ~3e-324: 0 is no answer
+    ([[2.0] + [0.0] * 5], [0.0], 3.26637514e-164, 434.0),  # loss ~1e-300
+    ([[2.0] + [0.0] * 5], [0.0], 1e-170, 1e20),  # loss 4e-140
+    ([[2.0] + [0.0] * 5], [1e-140], 1e-170, 1e20),  # loss 4e-140, not t^2 = 1e-280
+]
+
+
+@pytest.mark.parametrize(("rows", "targets", "wx", "wrec"), UNDERFLOWING)
+def test_underflow_is_never_vouched_for(
+    rows: list[list[float]], targets: list[float], wx: float, wrec: float
+) -> None:
+    ds = from_sequences(rows, targets)
+    stats = Statistics(ds)
+    assert not bool(evaluate(stats, wx, wrec).sure)
+    assert not bool(evaluate(stats, wx, wrec, with_gradient=False).sure)
+    _check_against_exact(ds, rows, targets, wx, wrec)
+    # The reference path answers, right up to subnormal rounding.
+    answer = Oracle(ds).losses(np.array([[wx, wrec]]))
+    assert rel_close(float(answer[0]), exact(rows, targets, wx, wrec).loss, 1e-14, 1e-320)
+
+
+def test_exact_zeros_are_still_vouched_for() -> None:
+    # At the optimum every term has a zero factor; at wx = 0, so has dξ/dwrec = 2 wx (...).
+    rows = tutorial_rows()
+    stats = Statistics(tutorial_dataset())
+    at_zero = evaluate(stats, 0.0, 0.5)
+    assert bool(at_zero.sure)
+    assert float(at_zero.grad_wrec) == 0.0
+    ref = exact(rows, [sum(r) for r in rows], 0.0, 0.5)
+    assert rel_close(float(at_zero.grad_wx), ref.grad_wx, RTOL)
+    assert gradient_at(stats, 0.0, 0.5) == (float(at_zero.grad_wx), 0.0)
+    assert gradient_at(stats, 1.0, 1.0) == (0.0, 0.0)
