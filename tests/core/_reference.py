@@ -34,7 +34,7 @@ UNDERFLOW = 1e-300
 TUTORIAL_TARGETS = (2, 4, 6, 6, 4, 4, 6, 5, 7, 5, 7, 6, 4, 7, 3, 6, 4, 5, 6, 6)
 
 # Loss and gradients at points its loss-surface figure annotates, on that dataset:
-# (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec), rounded to one decimal (exact: test_reference).
+# (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec); exact decimals (test_reference checks them).
 TUTORIAL_VALUES = {
     (2.0, 1.0): (28.35, 56.7, 467.2),
     (1.0, 2.0): (265551.15, 535908.3, 2174323.9),
