@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from core.bptt import gradient
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
 from core.fastpath import RTOL, SIGN_RTOL, Oracle, Statistics, evaluate, gradient_at
+from core.surface import TUTORIAL_POINTS
 from tests.core._reference import (
     TUTORIAL_VALUES,
     UNDERFLOW,
@@ -133,12 +134,7 @@ def test_sure_values_are_exact_to_rtol(data: Data, pts: list[tuple[float, float]
 @pytest.mark.parametrize(
     "point",
     [
-        (2.0, 1.0),
-        (1.0, 2.0),
-        (1.0, -2.0),
-        (1.0, 0.0),
-        (1.0, 0.5),
-        (1.0, -0.5),
+        *TUTORIAL_POINTS,
         (-1.5, 2.0),
         (1.0 + 1e-9, 1.0 - 3e-10),
         (0.999, 1.0004),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.bptt import gradient
 from core.datasets import tutorial_dataset
 from core.optimizers import make_optimizer
 from core.optimizers.rprop import RPROP, RpropParams, RpropState, rprop_step
@@ -17,11 +16,7 @@ from tests.core._reference import (
     RPROP_START,
     tutorial_rprop,
 )
-
-
-def bptt_grad(wx: float, wrec: float) -> tuple[float, float]:
-    g = gradient(tutorial_dataset(), wx, wrec)
-    return g.wx, g.wrec
+from tests.core.optimizers._gradient import bptt_grad
 
 
 def test_the_tutorials_run_ends_where_the_tutorial_prints() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.bptt import gradient
 from core.datasets import tutorial_dataset
 from core.errors import InvalidInputError
 from core.optimizers import make_optimizer
@@ -28,12 +27,7 @@ from core.optimizers.rprop_family import (
 )
 from core.training import train
 from tests.core._reference import optional_reference, plain_irprop_minus
-
-
-def bptt_grad(wx: float, wrec: float) -> tuple[float, float]:
-    g = gradient(tutorial_dataset(), wx, wrec)
-    return g.wx, g.wrec
-
+from tests.core.optimizers._gradient import bptt_grad
 
 # One start, two weights fed the fake gradients below (column 0: a run, a flip, a zero;
 # column 1: alternating signs). eta+ = 2 and the bounds [0.03, 0.3] make every rule show.

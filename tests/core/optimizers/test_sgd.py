@@ -8,17 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.bptt import gradient
 from core.datasets import tutorial_dataset
 from core.errors import InvalidInputError
 from core.optimizers import make_optimizer
 from core.optimizers.sgd import SGD, SgdParams, sgd_step
 from core.training import train
-
-
-def bptt_grad(wx: float, wrec: float) -> tuple[float, float]:
-    g = gradient(tutorial_dataset(), wx, wrec)
-    return g.wx, g.wrec
+from tests.core.optimizers._gradient import bptt_grad
 
 
 def test_plain_gradient_descent_diverges_from_the_tutorials_start() -> None:
