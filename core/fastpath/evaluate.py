@@ -176,9 +176,9 @@ def evaluate(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         scale = np.exp2(log2_scale)
         u, v, w = wx_a - 1.0, r - 1.0, wx_a
-        au, aw = np.abs(u), np.abs(w)
-        nu, nv, nw = _nonzero(u), _nonzero(v), _nonzero(w)
-        extra = underflow_allowance(stats, scale, u, v, w)
+        au, av, aw = np.abs(u), np.abs(v), np.abs(w)
+        m = 1.0 + au + av + aw
+        extra = stats.underflow_unit * scale * m * m * m  # underflow_allowance, from |u|, |v|, |w|
         # The loss less its constant, divided by the scale: around (1, 1), then wx = 0.
         quad1, quad1_abs = quadratic_around_one(p, q, u, v)
         quad0, quad0_abs = quadratic_around_zero(p, q, w)
@@ -186,13 +186,12 @@ def evaluate(
         loss0, bound0 = scale * quad0 + stats.s_tt, g * (scale * quad0_abs + stats.s_tt)
         sure1 = vouched(loss1, bound1 + extra, safe_max)
         sure0 = vouched(loss0, bound0 + extra, safe_max)
-        if (loss1 == 0).any():
-            support = quadratic_around_one(nz, nz, nu, nv)[1] + float(stats.s_ee != 0)
-            sure1 |= exact_zero(loss1, support)
-        if (loss0 == 0).any():
-            sure0 |= exact_zero(
-                loss0, quadratic_around_zero(nz, nz, nw)[1] + float(stats.s_tt != 0)
-            )
+        if not loss1.all():  # a zero: exact only where every term has a zero factor
+            support = quadratic_around_one(nz, nz, _nonzero(u), _nonzero(v))[1]
+            sure1 |= exact_zero(loss1, support + float(stats.s_ee != 0))
+        if not loss0.all():
+            support = quadratic_around_zero(nz, nz, _nonzero(w))[1]
+            sure0 |= exact_zero(loss0, support + float(stats.s_tt != 0))
         nan = np.full(np.broadcast(wx_a, r).shape, np.nan)
         gx = gr = mean_residual = nan
         residual_sure = np.zeros(nan.shape, dtype=bool)
@@ -201,28 +200,30 @@ def evaluate(
             gx0, gx0_bound, gr0, gr0_bound = gradient_around_zero(p, q, w, scale, g)
             sure1 &= _gradient_vouched(
                 (gx1, gx1_bound + extra, gr1, gr1_bound + extra),
-                lambda: gradient_around_one(nz, nz, nu, nv, nw, 1.0, 1.0),
+                lambda: gradient_around_one(
+                    nz, nz, _nonzero(u), _nonzero(v), _nonzero(w), 1.0, 1.0
+                ),
                 safe_max,
             )
             sure0 &= _gradient_vouched(
                 (gx0, gx0_bound + extra, gr0, gr0_bound + extra),
-                lambda: gradient_around_zero(nz, nz, nw, 1.0, 1.0),
+                lambda: gradient_around_zero(nz, nz, _nonzero(w), 1.0, 1.0),
                 safe_max,
             )
             gx = np.where(sure1, gx1, gx0)
             gr = np.where(sure1, gr1, gr0)
             # mean(y - t), for the gradient trace 2 mean(y - t) wrec^(T - k).
-            av = np.abs(v)
             m1 = scale * (u * p[P1] + v * p[Q1]) + stats.mean_e
             m1_bound = g * (scale * (au * q[P1] + av * q[Q1]) + stats.mean_abs_e)
             m0 = scale * w * p[P1] - stats.mean_t
             m0_bound = g * (scale * aw * q[P1] + stats.mean_abs_t)
             r1 = vouched(m1, m1_bound + extra, safe_max)
             r0 = vouched(m0, m0_bound + extra, safe_max)
-            if (m1 == 0).any():
-                r1 |= exact_zero(m1, nu * nz[P1] + nv * nz[Q1] + float(stats.mean_abs_e != 0))
-            if (m0 == 0).any():
-                r0 |= exact_zero(m0, nw * nz[P1] + float(stats.mean_abs_t != 0))
+            if not m1.all():
+                support = _nonzero(u) * nz[P1] + _nonzero(v) * nz[Q1]
+                r1 |= exact_zero(m1, support + float(stats.mean_abs_e != 0))
+            if not m0.all():
+                r0 |= exact_zero(m0, _nonzero(w) * nz[P1] + float(stats.mean_abs_t != 0))
             mean_residual = np.where(r1, m1, m0)
             residual_sure = r1 | r0
         loss = np.where(sure1, loss1, loss0)
@@ -245,7 +246,7 @@ def _gradient_vouched(
     """Both gradients vouched for, an exact zero counting where ``supports`` says it is one."""
     gx, gx_bound, gr, gr_bound = gradient
     x_sure, r_sure = vouched(gx, gx_bound, safe_max), vouched(gr, gr_bound, safe_max)
-    if (gx == 0).any() or (gr == 0).any():
+    if not (gx.all() and gr.all()):
         _, x_support, _, r_support = supports()
         x_sure |= exact_zero(gx, x_support)
         r_sure |= exact_zero(gr, r_support)
