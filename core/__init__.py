@@ -1,17 +1,18 @@
 """rnnlab's core: the tutorial's linear RNN in NumPy, with no web imports.
 
-datasets -> model (forward, loss) -> bptt (reference gradients) -> statistics (fast path)
--> surface, gradcheck, optimizers, training, predict.
+datasets -> model (forward, loss) -> bptt (reference gradients) -> fastpath (the same
+numbers from polynomial statistics) -> surface (over a window), gradcheck, optimizers,
+training, predict.
 """
 
 from core.bptt import Gradient, gradient
 from core.datasets import GENERATORS, Dataset, from_sequences, generate, tutorial_dataset
 from core.errors import InvalidInputError, RnnlabError
+from core.fastpath import Statistics, statistics
 from core.gradcheck import GradientCheck, check_gradient, numerical_gradient
 from core.model import forward_states, loss, losses_at, outputs
-from core.optimizers import OPTIMIZER_NAMES, Optimizer, make_optimizer
+from core.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, Optimizer, OptimizerEntry, make_optimizer
 from core.predict import counts, predict
-from core.statistics import Statistics, statistics
 from core.surface import (
     TUTORIAL_POINTS,
     GradientOverTime,
@@ -20,6 +21,7 @@ from core.surface import (
     gradient_over_time,
     loss_grid,
     loss_surface,
+    loss_surface_on,
 )
 from core.training import (
     MultiStartResult,
@@ -30,9 +32,11 @@ from core.training import (
     train,
     train_many,
 )
+from core.window import Window
 
 __all__ = [
     "GENERATORS",
+    "OPTIMIZERS",
     "OPTIMIZER_NAMES",
     "TUTORIAL_POINTS",
     "Dataset",
@@ -43,11 +47,13 @@ __all__ = [
     "LossSurface",
     "MultiStartResult",
     "Optimizer",
+    "OptimizerEntry",
     "Progress",
     "RnnlabError",
     "Statistics",
     "TrainingResult",
     "Trajectory",
+    "Window",
     "check_gradient",
     "counts",
     "evaluation_cost",
@@ -60,6 +66,7 @@ __all__ = [
     "loss",
     "loss_grid",
     "loss_surface",
+    "loss_surface_on",
     "losses_at",
     "make_optimizer",
     "numerical_gradient",

@@ -3,7 +3,7 @@
 Callers that admit work from strangers (the service) compare these estimates with a
 budget before computing. Each estimate follows the code path the computation takes:
 
-- the statistics (``core.statistics``, datasets up to ``MAX_FAST_WIDTH`` steps): one
+- the statistics (``core.fastpath``, datasets up to ``MAX_FAST_WIDTH`` steps): one
   Gram pass, O(n T^2), and a coefficient table, O(T^3); then O(T) per point;
 - the forward pass vectorised over points (``core.model.losses_at``, wider datasets):
   O(n T P) arithmetic plus a fixed cost per timestep of each block;
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from core.statistics import MAX_FAST_WIDTH
+from core.fastpath import MAX_FAST_WIDTH
 
 __all__ = [
     "bptt_seconds",

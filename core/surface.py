@@ -11,8 +11,9 @@ from numpy.typing import NDArray
 from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
+from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, settle, statistics
 from core.model import losses_at
-from core.statistics import MAX_FAST_WIDTH, statistics
+from core.window import Window
 
 __all__ = [
     "TUTORIAL_POINTS",
@@ -22,6 +23,7 @@ __all__ = [
     "gradient_over_time",
     "loss_grid",
     "loss_surface",
+    "loss_surface_on",
 ]
 
 # The points the tutorial annotates on its surface and samples the gradient at.
@@ -76,10 +78,10 @@ def loss_grid(
     stats = statistics(dataset)
     if stats is None:
         return losses_at(dataset, wx[None, :], wrec[:, None])
-    grid, unsure = stats.loss_grid(wx, wrec)
+    grid, unsure = grid_losses(stats, wx, wrec)
     if unsure is not None:
         rows, cols = np.nonzero(unsure)
-        grid[rows, cols] = stats.settle(dataset, wx[cols], wrec[rows])
+        grid[rows, cols] = settle(stats, dataset, wx[cols], wrec[rows])
     return grid
 
 
@@ -91,18 +93,12 @@ def loss_surface(
     ny: int = 50,
 ) -> LossSurface:
     """The loss on an nx x ny grid of evenly spaced points, with its minimum on the grid."""
-    for name, (low, high) in (("wx", wx_range), ("wrec", wrec_range)):
-        if not (np.isfinite(low) and np.isfinite(high)):
-            raise InvalidInputError(f"{name}_range", "bounds must be finite")
-        if low > high:
-            raise InvalidInputError(f"{name}_min", f"must be <= {name}_max, got {low} > {high}")
-        if not np.isfinite(high - low):
-            raise InvalidInputError(f"{name}_max", f"{name}_max - {name}_min overflows float64")
-    for name, size in (("nx", nx), ("ny", ny)):
-        if size < 1:
-            raise InvalidInputError(name, f"must be >= 1, got {size}")
-    wx = np.linspace(wx_range[0], wx_range[1], nx)
-    wrec = np.linspace(wrec_range[0], wrec_range[1], ny)
+    return loss_surface_on(dataset, Window.from_ranges(wx_range, wrec_range, nx, ny))
+
+
+def loss_surface_on(dataset: Dataset, window: Window) -> LossSurface:
+    """The loss at every point of ``window``, with its minimum over those points."""
+    wx, wrec = window.wx, window.wrec
     loss = loss_grid(dataset, wx, wrec)
     overflow = not bool(np.isfinite(loss).all())
     flat = int(np.argmin(np.where(np.isnan(loss), np.inf, loss) if overflow else loss))
@@ -132,7 +128,7 @@ def gradient_over_time(
     unsure = np.ones(len(pts), dtype=bool)
     stats = statistics(dataset)
     if stats is not None:  # every point in one evaluation
-        ev = stats.evaluate(pts[:, 0], pts[:, 1])
+        ev = evaluate(stats, pts[:, 0], pts[:, 1])
         unsure = ~ev.residual_sure
         with np.errstate(over="ignore", invalid="ignore"):
             powers = pts[:, 1, None] ** np.arange(T, -1, -1, dtype=np.float64)

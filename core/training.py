@@ -1,6 +1,6 @@
 """One training loop for every optimiser: trajectory, early stop, per-iteration callback.
 
-Gradients come from the polynomial statistics where they vouch for them (core.statistics)
+Gradients come from the polynomial statistics where they vouch for them (core.fastpath)
 and from BPTT elsewhere, so every step is the step BPTT would give. A start has converged
 when its loss is at or below ``tolerance`` or its gradient is exactly zero, and has
 diverged when its weights stop being finite (plain gradient descent does this on the
@@ -10,19 +10,19 @@ start has done one or the other (``train_many``: the others carry on, those stay
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from core.bptt import gradient
 from core.cancel import checkpoint
 from core.datasets import Dataset
 from core.errors import InvalidInputError
-from core.model import losses_at
+from core.fastpath import RTOL, SIGN_RTOL, Oracle
 from core.optimizers import Optimizer
-from core.statistics import RTOL, statistics
+from core.window import Window
 
 __all__ = [
     "MultiStartResult",
@@ -49,7 +49,7 @@ class Trajectory:
 class Progress:
     """What the callback sees each iteration; the loss is computed only if asked for."""
 
-    def __init__(self, iteration: int, iterations: int, weights: Array, oracle: _Oracle) -> None:
+    def __init__(self, iteration: int, iterations: int, weights: Array, oracle: Oracle) -> None:
         self.iteration = iteration
         self.iterations = iterations
         self.weights = weights.copy()
@@ -101,49 +101,6 @@ class MultiStartResult:
     trajectories: list[Trajectory]
 
 
-class _Oracle:
-    """Loss and gradients at (k, 2) weights: fast where vouched for, BPTT elsewhere."""
-
-    def __init__(self, dataset: Dataset, signs_only: bool) -> None:
-        self.dataset = dataset
-        self.stats = statistics(dataset)
-        # Sign-based optimisers need the gradient's sign, not all its digits.
-        self.rtol = 0.25 if signs_only else RTOL
-
-    def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:
-        grad = np.empty_like(w)
-        if self.stats is not None and not with_loss and w.shape[0] == 1:
-            fast = self.stats.gradient_at(float(w[0, 0]), float(w[0, 1]), self.rtol)
-            if fast is not None:
-                grad[0] = fast
-                return grad, None
-        loss = np.empty(w.shape[0]) if with_loss else None
-        unsure = np.ones(w.shape[0], dtype=bool)
-        if self.stats is not None:
-            ev = self.stats.evaluate(w[:, 0], w[:, 1])
-            grad[:, 0], grad[:, 1] = ev.grad_wx, ev.grad_wrec
-            if loss is not None:
-                loss[:] = ev.loss
-            unsure = ~ev.sure
-        for i in np.flatnonzero(unsure):
-            g = gradient(self.dataset, float(w[i, 0]), float(w[i, 1]))
-            grad[i] = g.wx, g.wrec
-            if loss is not None:
-                loss[i] = g.loss
-        return grad, loss
-
-    def losses(self, w: Array) -> Array:
-        """Loss at each row of w."""
-        if self.stats is None:
-            return losses_at(self.dataset, w[:, 0], w[:, 1])
-        ev = self.stats.evaluate(w[:, 0], w[:, 1], with_gradient=False)
-        loss = np.array(ev.loss, dtype=np.float64)
-        unsure = ~ev.sure
-        if unsure.any():
-            loss[unsure] = self.stats.settle(self.dataset, w[unsure, 0], w[unsure, 1])
-        return loss
-
-
 def _run(
     dataset: Dataset,
     optimizer: Optimizer,
@@ -152,16 +109,16 @@ def _run(
     tolerance: float | None,
     record: bool,
     callback: Callback | None,
-) -> tuple[Array, int, NDArray[np.bool_], NDArray[np.bool_], Array | None, _Oracle]:
+) -> tuple[Array, int, NDArray[np.bool_], NDArray[np.bool_], Array | None, Oracle]:
     if iterations < 0:
         raise InvalidInputError("iterations", f"must be >= 0, got {iterations}")
     if tolerance is not None and not (np.isfinite(tolerance) and tolerance >= 0):
         raise InvalidInputError("tolerance", f"must be a finite number >= 0, got {tolerance}")
     if not np.isfinite(starts).all():
         raise InvalidInputError("initial", "weights must be finite")
-    oracle = _Oracle(dataset, signs_only=optimizer.name != "sgd")
+    oracle = Oracle(dataset, SIGN_RTOL if optimizer.sign_based else RTOL)
     weights = starts.copy()
-    state = optimizer.init(weights)
+    state = None  # the optimiser makes it on its first step
     path = np.empty((iterations + 1, *weights.shape)) if record else None
     if path is not None:
         path[0] = weights
@@ -177,7 +134,7 @@ def _run(
             done += 1
             before = weights.copy() if many else weights
             grad, loss = oracle.gradients(weights, with_loss=optimizer.needs_loss)
-            optimizer.step(state, weights, grad, loss)
+            state = optimizer.step(state, weights, grad, loss)
             if many:  # a start that converged or diverged stays where it stopped
                 stopped = converged | diverged
                 weights[stopped] = before[stopped]
@@ -186,7 +143,7 @@ def _run(
             if callback is not None:
                 callback(Progress(done, iterations, weights, oracle))
             # Checked on the gradient's sum: one call, and non-finite whenever a part is.
-            if not np.isfinite(grad.sum()) or tolerance is not None or not grad.any():
+            if not math.isfinite(grad.sum()) or tolerance is not None or not grad.any():
                 diverged |= ~np.isfinite(weights).all(axis=1)
                 stationary = (grad == 0).all(axis=1)
                 if tolerance is not None:
@@ -199,7 +156,7 @@ def _run(
     return weights, done, converged, diverged, path, oracle
 
 
-def _trajectories(path: Array, oracle: _Oracle) -> list[Trajectory]:
+def _trajectories(path: Array, oracle: Oracle) -> list[Trajectory]:
     steps, k, _ = path.shape
     losses = oracle.losses(path.reshape(-1, 2)).reshape(steps, k)
     return [
@@ -270,28 +227,9 @@ def train_many(
 def grid_starts(
     wx_range: tuple[float, float], wrec_range: tuple[float, float], nx: int, ny: int
 ) -> Array:
-    """The nx x ny evenly spaced points of a window as (nx * ny, 2) starts, wx varying fastest.
+    """The points of a window as (nx * ny, 2) starts, wx varying fastest (``Window.points``).
 
     Row i * nx + j is (wx[j], wrec[i]): the layout of ``core.surface.loss_surface``'s
     ``loss[i, j]``, so a multi-start result lines up with the surface of the same window.
     """
-    for name, (low, high) in (("wx", wx_range), ("wrec", wrec_range)):
-        for bound, value in (("min", low), ("max", high)):
-            if not np.isfinite(value):
-                raise InvalidInputError(f"{name}_{bound}", f"must be finite, got {value}")
-        if low > high:
-            raise InvalidInputError(f"{name}_max", f"must be >= {name}_min, got {high} < {low}")
-        with np.errstate(over="ignore"):
-            width = np.float64(high) - np.float64(low)
-        if not np.isfinite(width):
-            # np.linspace would fill the axis with NaN: its step overflows float64.
-            raise InvalidInputError(
-                f"{name}_max", f"{name}_max - {name}_min must be finite, got {high} - {low}"
-            )
-    for name, size in (("nx", nx), ("ny", ny)):
-        if size < 1:
-            raise InvalidInputError(name, f"must be >= 1, got {size}")
-    wx, wrec = np.meshgrid(
-        np.linspace(wx_range[0], wx_range[1], nx), np.linspace(wrec_range[0], wrec_range[1], ny)
-    )
-    return np.column_stack([wx.ravel(), wrec.ravel()])
+    return Window.from_ranges(wx_range, wrec_range, nx, ny).points

@@ -1,34 +1,65 @@
-"""Independent references for the core tests: exact rational arithmetic and plain loops.
+"""Independent references for the core tests: the tutorial's facts, exact arithmetic, plain loops.
 
-Nothing here imports core's numerics: the exact loss and gradient are computed with
+The facts below come from the tutorial rnnlab implements, "How to implement an RNN (1/2) -
+Minimal example" (P. Roelants): what it prints, and what follows exactly from its dataset
+and formulas (tests/core/test_reference.py recomputes those with Fractions). Nothing here
+imports core's numerics: the exact loss and gradient are computed with
 ``fractions.Fraction`` from the recurrence itself, and the optimiser loops are written
 from the tutorial's text and the papers, one weight at a time.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import ModuleType
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 EPS = float(np.finfo(np.float64).eps)
 # Products of tiny weights and data underflow: absolute errors of this size are rounding too.
 UNDERFLOW = 1e-300
 
-# The tutorial dataset's targets, row by row (REFERENCE.md).
+# ---------------------------------------------------------------------------------------
+# The tutorial's facts.
+
+# Its dataset: np.random.seed(1), then 20 rows of np.around(np.random.rand(10)); the
+# targets are the row sums (103 ones in all). ``tutorial_rows`` draws it the same way.
 TUTORIAL_TARGETS = (2, 4, 6, 6, 4, 4, 6, 5, 7, 5, 7, 6, 4, 7, 3, 6, 4, 5, 6, 6)
 
-# REFERENCE.md's test vectors: (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec).
+# Loss and gradients at points its loss-surface figure annotates, on that dataset:
+# (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec); exact decimals (test_reference checks them).
 TUTORIAL_VALUES = {
     (2.0, 1.0): (28.35, 56.7, 467.2),
     (1.0, 2.0): (265551.15, 535908.3, 2174323.9),
     (1.0, -2.0): (85002.75, 168858.3, -739548.9),
     (1.0, 0.0): (21.35, -6.3, -5.7),
 }
+
+# Its gradient-over-time figure at (1, 2): dξ/dS_k summed over sequences is 884.3 at k = n
+# and 905523.2 at k = 0, doubling at each step back (the figure plots it N^2 times larger).
+TRACE_AT_1_2 = (884.3, 905523.2)
+
+# Its RProp run: eta+ 1.2, eta- 0.5, Delta 0.001, 500 iterations from (wx, wrec) =
+# (-1.5, 2). It prints "Final weights are: wx = 1.0014,  wRec = 0.9997"; in float64 the
+# run (``tutorial_rprop`` with exact gradient signs, test_reference) ends at RPROP_END.
+RPROP_START = (-1.5, 2.0)
+RPROP_ITERATIONS = 500
+RPROP_PRINTED = "wx = 1.0014,  wRec = 0.9997"
+RPROP_END = (1.001355547207059, 0.9996744737846419)
+
+# Its final test: a 12-step sequence (longer than any it trained on) with target 5; the
+# trained model outputs 4.99896..., printed as "Target output: 5 vs Model output: 5.00".
+TEST_SEQUENCE = (0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1)
+TEST_TARGET = 5
+TEST_OUTPUT = 4.99896
+TEST_PRINTED = "Target output: 5 vs Model output: 5.00"
 
 
 def tutorial_rows() -> list[list[float]]:
@@ -130,6 +161,19 @@ stable_wrec = st.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False)
 real_input = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 # Multiples of 2^-8 in [-2, 2]: sums and products of a few are exact in float64.
 dyadic_input = st.integers(-512, 512).map(lambda k: k / 256.0)
+
+
+# Grid axes: a few values, sorted or not, around the valley, the tutorial's range or far out.
+grid_axis = st.lists(
+    st.one_of(
+        st.floats(-3.0, 3.0),
+        st.floats(0.99, 1.01),
+        st.floats(-1e3, 1e3),
+        st.sampled_from([0.0, 1.0, -1.0]),
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda v: np.asarray(v, dtype=np.float64))
 
 
 @st.composite
@@ -253,3 +297,20 @@ def plain_irprop_minus(
             prev[i] = g[i]
         path.append((W[0], W[1]))
     return path
+
+
+# ---------------------------------------------------------------------------------------
+# Optional references (the ``reference`` extra).
+
+
+def optional_reference(module: str) -> ModuleType:
+    """Import an optional reference library; skip without it, but fail under CI=true.
+
+    Install it with ``pip install -e '.[reference]'`` (torch pinned to a CPU build).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{module} is missing: CI must install the reference extra")
+        pytest.skip(f"{module} is an optional reference: pip install -e '.[reference]'")

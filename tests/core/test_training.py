@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import core.training
+from core import fastpath
 from core.bptt import gradient
 from core.datasets import Dataset, generate, tutorial_dataset
 from core.errors import InvalidInputError
 from core.model import losses_at
 from core.optimizers import OPTIMIZER_NAMES, make_optimizer
 from core.training import Progress, grid_starts, train, train_many
+from core.window import Window
 from tests.core._reference import forward_slack
 
 # Per optimiser: hyperparameters that keep a run of a few hundred steps interesting.
@@ -280,27 +281,10 @@ def test_a_converged_start_stays_where_it_stopped(name: str) -> None:
     assert bool(many.converged[0])
 
 
-def test_grid_starts_are_the_linspace_grid_with_wx_varying_fastest() -> None:
+def test_grid_starts_are_the_windows_points() -> None:
     starts = grid_starts((-2.0, 2.0), (-1.0, 1.0), 3, 2)
-    assert starts.shape == (6, 2)
-    assert starts.tolist() == [
-        [-2.0, -1.0],
-        [0.0, -1.0],
-        [2.0, -1.0],
-        [-2.0, 1.0],
-        [0.0, 1.0],
-        [2.0, 1.0],
-    ]
-    wx, wrec = np.linspace(0.1, 0.7, 7), np.linspace(-3.0, 5.0, 5)
-    many = grid_starts((0.1, 0.7), (-3.0, 5.0), 7, 5)
-    for i in range(5):
-        for j in range(7):  # row i * nx + j is the surface's loss[i, j]
-            assert many[i * 7 + j].tolist() == [wx[j], wrec[i]]
-
-
-def test_grid_starts_of_one_point_and_of_an_empty_window() -> None:
-    assert grid_starts((1.5, 9.0), (-2.0, 3.0), 1, 1).tolist() == [[1.5, -2.0]]
-    assert grid_starts((1.0, 1.0), (2.0, 2.0), 2, 2).tolist() == [[1.0, 2.0]] * 4
+    np.testing.assert_array_equal(starts, Window(-2.0, 2.0, -1.0, 1.0, 3, 2).points)
+    assert starts[1].tolist() == [0.0, -1.0]  # wx varies fastest
 
 
 @pytest.mark.parametrize(
@@ -332,22 +316,16 @@ def test_train_many_from_grid_starts_reports_them_as_initial() -> None:
 # --- the fast path gives BPTT's steps ------------------------------------------------------
 
 
-def _without_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core.training, "statistics", lambda dataset: None)
-
-
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_fast_path_training_equals_bptt_training(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fast_path_training_equals_bptt_training(name: str) -> None:
     ds = generate(300, min_length=5, max_length=14, seed=21)
     starts = [(-1.5, 2.0), (0.5, -0.8)]
     fast = [train(ds, _opt(name), s, 300) for s in starts]
     many = train_many(ds, _opt(name), starts, 300)
-    _without_statistics(monkeypatch)
     rtol = 1e-9 if name == "sgd" else 1e-12  # sgd uses the values, not only their signs
     for i, s in enumerate(starts):
-        slow = train(ds, _opt(name), s, 300)
+        with fastpath.disabled():
+            slow = train(ds, _opt(name), s, 300)
         one, b = fast[i].trajectory, slow.trajectory
         assert one is not None
         assert b is not None
@@ -363,10 +341,10 @@ def test_fast_path_equals_bptt_in_a_reference_loop() -> None:
     opt = make_optimizer("irprop-")
     result = train(ds, opt, (-1.5, 2.0), 150, record_trajectory=False)
     w = np.array([[-1.5, 2.0]])
-    state = opt.init(w)
+    state = None
     for _ in range(150):
         g = gradient(ds, float(w[0, 0]), float(w[0, 1]))
-        opt.step(state, w, np.array([[g.wx, g.wrec]]))
+        state = opt.step(state, w, np.array([[g.wx, g.wrec]]))
     np.testing.assert_allclose([result.wx, result.wrec], w[0], rtol=0, atol=1e-12)
 
 

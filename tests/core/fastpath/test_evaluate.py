@@ -1,4 +1,8 @@
-"""core.statistics: the polynomial fast path must be exact to RTOL wherever it says it is sure."""
+"""core.fastpath.evaluate: every value the fast path vouches for is exact to RTOL.
+
+Where it does not vouch, the oracle must hand the point to the reference path; each
+check below follows a point through to whichever path answered it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.bptt import gradient
-from core.datasets import from_sequences, generate, tutorial_dataset
-from core.model import losses_at
-from core.statistics import MAX_FAST_WIDTH, RTOL, Statistics, statistics
+from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
+from core.fastpath import RTOL, SIGN_RTOL, Oracle, Statistics, evaluate, gradient_at
+from core.surface import TUTORIAL_POINTS
 from tests.core._reference import (
     TUTORIAL_VALUES,
     UNDERFLOW,
@@ -39,33 +43,32 @@ points = st.lists(st.tuples(weights, weights), min_size=1, max_size=4)
 
 
 @pytest.mark.parametrize(("point", "expected"), TUTORIAL_VALUES.items())
-def test_fast_path_reproduces_the_reference_table(
+def test_the_tutorials_values(
     point: tuple[float, float], expected: tuple[float, float, float]
 ) -> None:
-    ev = Statistics(tutorial_dataset()).evaluate(*point)
+    ev = evaluate(Statistics(tutorial_dataset()), *point)
     assert bool(ev.sure)
     assert float(ev.loss) == pytest.approx(expected[0], rel=1e-12)
     assert float(ev.grad_wx) == pytest.approx(expected[1], rel=1e-12)
     assert float(ev.grad_wrec) == pytest.approx(expected[2], rel=1e-12)
 
 
-def test_fast_path_is_exactly_zero_at_the_optimum() -> None:
+def test_exactly_zero_at_the_optimum() -> None:
     stats = Statistics(tutorial_dataset())
-    ev = stats.evaluate(1.0, 1.0)
+    ev = evaluate(stats, 1.0, 1.0)
     assert bool(ev.sure)
     assert (float(ev.loss), float(ev.grad_wx), float(ev.grad_wrec)) == (0.0, 0.0, 0.0)
     assert float(ev.mean_residual) == 0.0
-    assert stats.gradient_at(1.0, 1.0) == (0.0, 0.0)
+    assert gradient_at(stats, 1.0, 1.0) == (0.0, 0.0)
 
 
-def test_evaluate_broadcasts_its_points() -> None:
-    stats = Statistics(tutorial_dataset())
+def test_points_broadcast() -> None:
+    ds = tutorial_dataset()
     wx = np.array([[0.5], [1.0], [2.0]])
     wrec = np.array([-2.0, 0.0, 0.5, 1.5])
-    ev = stats.evaluate(wx, wrec)
+    ev = evaluate(Statistics(ds), wx, wrec)
     for array in (ev.loss, ev.grad_wx, ev.grad_wrec, ev.mean_residual, ev.sure, ev.log2_loss):
         assert np.shape(array) == (3, 4)
-    ds = tutorial_dataset()
     for i in range(3):
         for j in range(4):
             g = gradient(ds, float(wx[i, 0]), float(wrec[j]))
@@ -74,13 +77,30 @@ def test_evaluate_broadcasts_its_points() -> None:
             assert ev.grad_wrec[i, j] == pytest.approx(g.wrec, rel=1e-12, abs=1e-12)
 
 
-def _check_sure_against_exact(
-    stats: Statistics, rows: list[list[float]], tg: list[float], wx: float, wrec: float
+def test_one_point_and_arrays_give_the_same_gradient() -> None:
+    # gradient_at and evaluate share their formulas; only the scale is computed apart.
+    stats = Statistics(generate(50, min_length=3, max_length=12, seed=4))
+    for wx, wrec in [(0.3, 0.2), (1.2, -0.7), (-1.5, 2.0), (1.0 + 1e-9, 1.0), (0.0, 3.0)]:
+        ev = evaluate(stats, wx, wrec)
+        fast = gradient_at(stats, wx, wrec)
+        assert bool(ev.sure)
+        assert fast is not None
+        assert fast[0] == pytest.approx(float(ev.grad_wx), rel=1e-14, abs=1e-300)
+        assert fast[1] == pytest.approx(float(ev.grad_wrec), rel=1e-14, abs=1e-300)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _check_against_exact(
+    ds: Dataset, rows: list[list[float]], tg: list[float], wx: float, wrec: float
 ) -> None:
-    ev = stats.evaluate(wx, wrec)
-    fast = stats.gradient_at(wx, wrec)
-    if not bool(ev.sure) and fast is None:
-        return
+    """Sure fast values are exact to RTOL; an unsure point goes to BPTT, unchanged."""
+    oracle = Oracle(ds)
+    assert oracle.stats is not None
+    ev = evaluate(oracle.stats, wx, wrec)
+    fast = gradient_at(oracle.stats, wx, wrec)
     ref = exact(rows, tg, wx, wrec)
     if bool(ev.sure):
         assert rel_close(float(ev.loss), ref.loss, RTOL, TINY), ("loss", wx, wrec)
@@ -89,6 +109,15 @@ def _check_sure_against_exact(
     if fast is not None:
         assert rel_close(fast[0], ref.grad_wx, RTOL, TINY), ("gradient_at wx", wx, wrec)
         assert rel_close(fast[1], ref.grad_wrec, RTOL, TINY), ("gradient_at wrec", wx, wrec)
+    answer, _ = oracle.gradients(np.array([[wx, wrec]]))
+    if fast is not None:
+        assert tuple(answer[0]) == fast
+    elif bool(ev.sure):
+        assert tuple(answer[0]) == (float(ev.grad_wx), float(ev.grad_wrec))
+    else:  # neither form vouched: the reference path answered
+        g = gradient(ds, wx, wrec)
+        assert _same(answer[0, 0], g.wx), (wx, wrec)
+        assert _same(answer[0, 1], g.wrec), (wx, wrec)
 
 
 @settings(max_examples=80, deadline=None)
@@ -97,20 +126,15 @@ def test_sure_values_are_exact_to_rtol(data: Data, pts: list[tuple[float, float]
     # Bits, or reals whose sums are exact, with default or explicit (even real) targets.
     rows, targets = data
     tg = default_targets(rows, targets)
-    stats = Statistics(from_sequences(rows, tg))
+    ds = from_sequences(rows, tg)
     for wx, wrec in pts:
-        _check_sure_against_exact(stats, rows, tg, wx, wrec)
+        _check_against_exact(ds, rows, tg, wx, wrec)
 
 
 @pytest.mark.parametrize(
     "point",
     [
-        (2.0, 1.0),
-        (1.0, 2.0),
-        (1.0, -2.0),
-        (1.0, 0.0),
-        (1.0, 0.5),
-        (1.0, -0.5),
+        *TUTORIAL_POINTS,
         (-1.5, 2.0),
         (1.0 + 1e-9, 1.0 - 3e-10),
         (0.999, 1.0004),
@@ -121,7 +145,7 @@ def test_sure_values_are_exact_to_rtol(data: Data, pts: list[tuple[float, float]
 )
 def test_sure_values_are_exact_on_the_tutorial_dataset(point: tuple[float, float]) -> None:
     rows = tutorial_rows()
-    _check_sure_against_exact(Statistics(tutorial_dataset()), rows, [sum(r) for r in rows], *point)
+    _check_against_exact(tutorial_dataset(), rows, [sum(r) for r in rows], *point)
 
 
 @settings(max_examples=60, deadline=None)
@@ -135,7 +159,7 @@ def test_sure_values_agree_with_bptt_within_its_rounding(
     stats = Statistics(ds)
     slack = rounding_slack(ds.n_samples, ds.width)
     for wx, wrec in pts:
-        ev = stats.evaluate(wx, wrec)
+        ev = evaluate(stats, wx, wrec)
         if not bool(ev.sure):
             continue
         g = gradient(ds, wx, wrec)
@@ -153,54 +177,73 @@ def test_sure_values_agree_with_bptt_within_its_rounding(
 def test_sign_only_gradients_have_the_exact_sign(
     data: Data, pts: list[tuple[float, float]]
 ) -> None:
-    # The training loop asks sign-based optimisers' gradients with rtol = 0.25.
+    # The training loop asks sign-based optimisers' gradients with SIGN_RTOL.
     rows, targets = data
     tg = default_targets(rows, targets)
     stats = Statistics(from_sequences(rows, tg))
     for wx, wrec in pts:
-        fast = stats.gradient_at(wx, wrec, 0.25)
+        fast = gradient_at(stats, wx, wrec, SIGN_RTOL)
         if fast is None:
             continue
         ref = exact(rows, tg, wx, wrec)
-        assert rel_close(fast[0], ref.grad_wx, 0.25, TINY)
-        assert rel_close(fast[1], ref.grad_wrec, 0.25, TINY)
+        assert rel_close(fast[0], ref.grad_wx, SIGN_RTOL, TINY)
+        assert rel_close(fast[1], ref.grad_wrec, SIGN_RTOL, TINY)
         assert np.sign(fast[0]) == np.sign(float(ref.grad_wx))
         assert np.sign(fast[1]) == np.sign(float(ref.grad_wrec))
 
 
-def test_real_valued_inputs_near_the_optimum_are_exact_to_rtol_when_sure() -> None:
+def test_real_valued_inputs_near_the_optimum() -> None:
     # Inputs whose sums round: 0.1 + 0.2 + 0.3 is 0.6000000000000001 forwards, 0.6 backwards.
-    # Near (1, 1) the residuals are ~1e-9 and the data's own rounding (~1e-17) is no longer
-    # below RTOL of them; the fast path must then say it is unsure.
+    # Near (1, 1) the residuals are ~1e-9; the moments' compensated sums keep them exact
+    # enough to vouch for, and whatever is vouched for must be exact to RTOL.
     rows = [[0.1, 0.2, 0.3]]
     ds = from_sequences(rows)
-    stats = Statistics(ds)
     tg = ds.targets.tolist()
     for wx, wrec in [(1.0 + 1e-9, 1.0), (1.0, 1.0 + 2.0**-30), (1.0 + 2.0**-28, 1.0 - 2.0**-29)]:
-        _check_sure_against_exact(stats, rows, tg, wx, wrec)
+        _check_against_exact(ds, rows, tg, wx, wrec)
+
+
+def test_unsure_points_are_answered_by_bptt() -> None:
+    # Towards overflow the fast path stops vouching; the oracle then gives BPTT's numbers.
+    ds = generate(200, 60, seed=3)
+    wrec = np.geomspace(1.5, 1e6, 300)
+    w = np.column_stack([np.ones_like(wrec), wrec])
+    oracle = Oracle(ds)
+    assert oracle.stats is not None
+    unsure = ~evaluate(oracle.stats, w[:, 0], w[:, 1]).sure
+    assert 0 < unsure.sum() < len(w)
+    grad, loss = oracle.gradients(w, with_loss=True)
+    assert loss is not None
+    for i in np.flatnonzero(unsure)[::15]:
+        g = gradient(ds, 1.0, float(wrec[i]))
+        assert _same(grad[i, 0], g.wx)
+        assert _same(grad[i, 1], g.wrec)
+        assert _same(loss[i], g.loss)
+        one, _ = oracle.gradients(w[i : i + 1])  # the single-point path agrees
+        assert _same(one[0, 0], g.wx)
+        assert _same(one[0, 1], g.wrec)
 
 
 def test_overflow_is_unsure_and_its_size_still_known() -> None:
     ds = tutorial_dataset()
     stats = Statistics(ds)
     for wrec in (1e40, -1e40, 1e300):
-        ev = stats.evaluate(1.0, wrec)
+        ev = evaluate(stats, 1.0, wrec)
         assert not bool(ev.sure)
-        assert stats.gradient_at(1.0, wrec) is None
+        assert gradient_at(stats, 1.0, wrec) is None
         # log2 of the true loss, known without overflowing: y ~ wrec^9 makes loss ~ wrec^18.
         ref = exact(tutorial_rows(), ds.targets.tolist(), 1.0, wrec).loss
         log2_ref = math.log2(ref.numerator) - math.log2(ref.denominator)
         assert float(ev.log2_loss) == pytest.approx(log2_ref, rel=1e-12)
-    assert stats.gradient_at(float("nan"), 1.0) is None
-    assert stats.gradient_at(1.0, float("inf")) is None
+    assert gradient_at(stats, float("nan"), 1.0) is None
+    assert gradient_at(stats, 1.0, float("inf")) is None
 
 
 def test_sure_never_hides_a_bptt_overflow() -> None:
     # Points between finite and overflowing: the fast path answers only where BPTT is finite.
     ds = generate(200, 60, seed=3)
-    stats = Statistics(ds)
     wrec = np.geomspace(1.5, 1e6, 300)
-    ev = stats.evaluate(1.0, wrec)
+    ev = evaluate(Statistics(ds), 1.0, wrec)
     assert ev.sure.any()
     assert not ev.sure.all()
     for r in wrec[ev.sure][-5:]:
@@ -208,18 +251,6 @@ def test_sure_never_hides_a_bptt_overflow() -> None:
         assert math.isfinite(g.loss)
         assert math.isfinite(g.wx)
         assert math.isfinite(g.wrec)
-
-
-def test_statistics_are_cached_per_dataset_and_skipped_when_too_wide() -> None:
-    ds = tutorial_dataset()
-    stats = statistics(ds)
-    assert stats is not None
-    assert statistics(ds) is stats
-    assert statistics(tutorial_dataset()) is not stats  # another object, other statistics
-    edge = from_sequences([[1.0] * MAX_FAST_WIDTH, [0.0, 1.0]])
-    assert statistics(edge) is not None
-    wide = from_sequences([[1.0] * (MAX_FAST_WIDTH + 1), [0.0, 1.0]])
-    assert statistics(wide) is None
 
 
 def _exact_from_moments(
@@ -249,7 +280,7 @@ def _exact_from_moments(
 @pytest.mark.parametrize(
     "kind", ["counts", "shifted counts", "large integers", "negative integers"]
 )
-def test_statistics_of_big_binary_data_are_exact(kind: str) -> None:
+def test_big_binary_data_are_exact(kind: str) -> None:
     # More rows than one block; integer targets small (float32 moments) or large (float64).
     base = generate(40_000, 6, seed=12)
     counts = base.targets
@@ -263,7 +294,7 @@ def test_statistics_of_big_binary_data_are_exact(kind: str) -> None:
     stats = Statistics(ds)
     answered = 0
     for wx, wrec in [(1.1, 0.9), (0.5, 1.3), (1.0, 1.0), (-2.0, 0.7), (1.0 + 1e-7, 1.0)]:
-        ev = stats.evaluate(wx, wrec)
+        ev = evaluate(stats, wx, wrec)
         if not bool(ev.sure):
             continue
         answered += 1
@@ -274,44 +305,40 @@ def test_statistics_of_big_binary_data_are_exact(kind: str) -> None:
     assert answered >= 3
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(st.lists(st.integers(0, 1), min_size=1, max_size=12), min_size=1, max_size=6),
-    st.lists(st.tuples(st.floats(-4, 4), st.floats(-3, 3)), min_size=1, max_size=4),
-)
-def test_exact_losses_are_the_correctly_rounded_loss(
-    rows: list[list[int]], points: list[tuple[float, float]]
+# --- zeros and underflow ----------------------------------------------------------------
+
+# One sequence (2, 0, ..., 0): y = 2 wx wrec^(T - 1). At tiny wx the products of the
+# evaluation underflow to 0 while the true loss and gradients are far from it.
+UNDERFLOWING = [
+    ([[2.0, 0.0]], [0.0], 3.26637514e-164, 25.0),  # loss ~3e-324: 0 is no answer
+    ([[2.0] + [0.0] * 5], [0.0], 3.26637514e-164, 434.0),  # loss ~1e-300
+    ([[2.0] + [0.0] * 5], [0.0], 1e-170, 1e20),  # loss 4e-140
+    ([[2.0] + [0.0] * 5], [1e-140], 1e-170, 1e20),  # loss 4e-140, not t^2 = 1e-280
+]
+
+
+@pytest.mark.parametrize(("rows", "targets", "wx", "wrec"), UNDERFLOWING)
+def test_underflow_is_never_vouched_for(
+    rows: list[list[float]], targets: list[float], wx: float, wrec: float
 ) -> None:
-    ds = from_sequences(rows)
-    wx, wrec = (np.array(axis, dtype=np.float64) for axis in zip(*points, strict=True))
-    values = statistics(ds).exact_losses(wx, wrec)
-    assert values is not None
-    for value, (a, r) in zip(values.tolist(), points, strict=True):
-        reference = exact(rows, default_targets(rows, None), a, r).loss
-        assert value == float(reference)  # not close: equal, to the last bit
+    ds = from_sequences(rows, targets)
+    stats = Statistics(ds)
+    assert not bool(evaluate(stats, wx, wrec).sure)
+    assert not bool(evaluate(stats, wx, wrec, with_gradient=False).sure)
+    _check_against_exact(ds, rows, targets, wx, wrec)
+    # The reference path answers, right up to subnormal rounding.
+    answer = Oracle(ds).losses(np.array([[wx, wrec]]))
+    assert rel_close(float(answer[0]), exact(rows, targets, wx, wrec).loss, 1e-14, 1e-320)
 
 
-def test_exact_losses_need_integer_data() -> None:
-    real = from_sequences([[0.5, 1.0], [1.0]])
-    assert statistics(real).exact_losses(np.array([1.0]), np.array([1.0])) is None
-    assert (
-        statistics(from_sequences([[1, 0]], [0.5])).exact_losses(np.array([1.0]), np.array([1.0]))
-        is None
-    )
-
-
-def test_settle_answers_the_valley_of_long_sequences_exactly() -> None:
-    # Where neither float form can vouch for the loss (the valley of 100-step sequences),
-    # settle() is exact and agrees with the forward pass within its rounding.
-    ds = generate(2_000, 100, seed=1)
-    stats = statistics(ds)
-    axis = np.linspace(0.9, 1.1, 257)
-    _, unsure = stats.loss_grid(axis, axis)
-    assert unsure is not None
-    rows, cols = np.nonzero(unsure)
-    settled = stats.settle(ds, axis[cols], axis[rows])
-    exact_values = stats.exact_losses(axis[cols], axis[rows])
-    assert exact_values is not None
-    np.testing.assert_array_equal(settled, exact_values)
-    forward = losses_at(ds, axis[cols], axis[rows])
-    np.testing.assert_allclose(settled, forward, rtol=1e-9)
+def test_exact_zeros_are_still_vouched_for() -> None:
+    # At the optimum every term has a zero factor; at wx = 0, so has dξ/dwrec = 2 wx (...).
+    rows = tutorial_rows()
+    stats = Statistics(tutorial_dataset())
+    at_zero = evaluate(stats, 0.0, 0.5)
+    assert bool(at_zero.sure)
+    assert float(at_zero.grad_wrec) == 0.0
+    ref = exact(rows, [sum(r) for r in rows], 0.0, 0.5)
+    assert rel_close(float(at_zero.grad_wx), ref.grad_wx, RTOL)
+    assert gradient_at(stats, 0.0, 0.5) == (float(at_zero.grad_wx), 0.0)
+    assert gradient_at(stats, 1.0, 1.0) == (0.0, 0.0)

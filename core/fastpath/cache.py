@@ -1,0 +1,54 @@
+"""Where callers get a dataset's statistics: computed once per dataset, or not at all.
+
+``statistics`` is the fast path's entry point: None means "take the reference path"
+(BPTT and the forward pass), because the dataset is too wide for the statistics to pay
+off or because the caller switched the fast path off with ``disabled()``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from core.datasets import Dataset
+from core.fastpath.statistics import Statistics
+
+__all__ = ["MAX_FAST_WIDTH", "disabled", "enabled", "statistics"]
+
+# The Gram matrix is width x width: beyond this, the statistics cost more than they save.
+MAX_FAST_WIDTH = 1024
+
+# Per thread and task, so switching it off in one computation leaves the others alone.
+_enabled: ContextVar[bool] = ContextVar("rnnlab_fastpath_enabled", default=True)
+_cache: weakref.WeakKeyDictionary[Dataset, Statistics] = weakref.WeakKeyDictionary()
+
+
+def statistics(dataset: Dataset) -> Statistics | None:
+    """The dataset's statistics (computed once per dataset object), or None: reference path."""
+    if dataset.width > MAX_FAST_WIDTH or not _enabled.get():
+        return None
+    stats = _cache.get(dataset)
+    if stats is None:
+        stats = _cache[dataset] = Statistics(dataset)
+    return stats
+
+
+def enabled() -> bool:
+    """Whether the fast path is on in this context (it is unless ``disabled()`` is active)."""
+    return _enabled.get()
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Within the block every loss and gradient comes from the reference path.
+
+    For checking the fast path against BPTT, and for timing the reference. Applies to the
+    current thread (or asyncio task) only.
+    """
+    token = _enabled.set(False)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)

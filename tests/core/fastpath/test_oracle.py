@@ -1,0 +1,72 @@
+"""core.fastpath.oracle: losses and gradients at many weights, fast or reference, as BPTT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.bptt import gradient
+from core.datasets import from_sequences, generate, tutorial_dataset
+from core.fastpath import MAX_FAST_WIDTH, RTOL, SIGN_RTOL, Oracle, disabled
+from core.model import losses_at
+
+WEIGHTS = np.array([[-1.5, 2.0], [0.5, -0.8], [1.0, 1.0], [1.0 + 1e-9, 1.0], [0.0, 3.0]])
+
+
+def _bptt(ds: object, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    gs = [gradient(ds, float(a), float(r)) for a, r in w]  # type: ignore[arg-type]
+    return np.array([[g.wx, g.wrec] for g in gs]), np.array([g.loss for g in gs])
+
+
+def test_gradients_and_losses_are_bptts_to_rtol() -> None:
+    ds = generate(300, min_length=5, max_length=14, seed=21)
+    oracle = Oracle(ds)
+    assert oracle.stats is not None
+    grad, loss = oracle.gradients(WEIGHTS, with_loss=True)
+    ref_grad, ref_loss = _bptt(ds, WEIGHTS)
+    assert loss is not None
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(oracle.losses(WEIGHTS), ref_loss, rtol=1e-9, atol=1e-12)
+
+
+def test_one_point_takes_the_single_point_path_and_agrees() -> None:
+    ds = tutorial_dataset()
+    oracle = Oracle(ds)
+    for w in WEIGHTS:
+        one, no_loss = oracle.gradients(w[None, :])
+        assert no_loss is None
+        many, _ = oracle.gradients(np.vstack([w, w]))
+        np.testing.assert_allclose(one[0], many[0], rtol=1e-14, atol=1e-300)
+
+
+def test_disabled_gives_bptt_and_the_forward_pass_to_the_bit() -> None:
+    ds = generate(100, 12, seed=2)
+    with disabled():
+        oracle = Oracle(ds)
+        assert oracle.stats is None
+        grad, loss = oracle.gradients(WEIGHTS, with_loss=True)
+        losses = oracle.losses(WEIGHTS)
+    ref_grad, ref_loss = _bptt(ds, WEIGHTS)
+    np.testing.assert_array_equal(grad, ref_grad)
+    np.testing.assert_array_equal(loss, ref_loss)
+    np.testing.assert_array_equal(losses, losses_at(ds, WEIGHTS[:, 0], WEIGHTS[:, 1]))
+
+
+def test_a_wide_dataset_is_answered_by_the_reference() -> None:
+    ds = from_sequences([[1.0] * (MAX_FAST_WIDTH + 1), [0.0, 1.0]], targets=[3.0, 0.5])
+    oracle = Oracle(ds)
+    assert oracle.stats is None
+    grad, _ = oracle.gradients(WEIGHTS[2:3])
+    g = gradient(ds, 1.0, 1.0)
+    assert tuple(grad[0]) == (g.wx, g.wrec)
+
+
+@pytest.mark.parametrize("rtol", [RTOL, SIGN_RTOL])
+def test_a_looser_tolerance_still_gives_the_right_signs(rtol: float) -> None:
+    ds = tutorial_dataset()
+    grad, _ = Oracle(ds, rtol).gradients(np.array([[-1.5, 2.0]]))
+    g = gradient(ds, -1.5, 2.0)
+    assert np.sign(grad[0]).tolist() == [np.sign(g.wx), np.sign(g.wrec)]
+    if rtol == RTOL:
+        np.testing.assert_allclose(grad[0], [g.wx, g.wrec], rtol=1e-9)
