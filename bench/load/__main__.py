@@ -64,6 +64,12 @@ def _cpu_seconds(processes: Sequence[psutil.Process]) -> float:
     return total
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent on anything but idling since boot."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + t.irq + t.softirq + t.steal)
+
+
 def run_locust(
     server: Server,
     users: int,
@@ -87,7 +93,8 @@ def run_locust(
     env = {**os.environ, "RNNLAB_LOAD_RECORD": str(record), "PYTHONPATH": str(ROOT)}
     group = server.group()
     api = [p for p in group if p.pid == server.proc.pid]
-    server_start, api_start, started = _cpu_seconds(group), _cpu_seconds(api), time.monotonic()
+    server_start, api_start = _cpu_seconds(group), _cpu_seconds(api)
+    busy_start, started = _machine_busy_seconds(), time.monotonic()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
@@ -121,13 +128,21 @@ def run_locust(
                 proc.wait()
     elapsed = time.monotonic() - started
     server_cpu, api_cpu = _cpu_seconds(group) - server_start, _cpu_seconds(api) - api_start
+    other_cpu = max(0.0, _machine_busy_seconds() - busy_start - server_cpu - locust_cpu)
     if proc.returncode != 0 or not record.exists():
         tail = log.read_text(errors="replace")[-2000:]
         raise LoadFailedError(f"locust ({tag}) exited with {proc.returncode}:\n{tail}")
     records, jobs = stats.load_record(json.loads(record.read_text()))
     warmup = min(5.0, 0.15 * seconds)
     summary = stats.summarize(users, stats.window(records, warmup), jobs)
-    return Run(summary, records, server_cpu / elapsed, api_cpu / elapsed, locust_cpu / elapsed)
+    return Run(
+        summary,
+        records,
+        server_cpu=server_cpu / elapsed,
+        api_cpu=api_cpu / elapsed,
+        locust_cpu=locust_cpu / elapsed,
+        other_cpu=other_cpu / elapsed,
+    )
 
 
 def ramp(server: Server, users: Sequence[int], seconds: float, workdir: Path) -> list[Step]:
@@ -144,7 +159,7 @@ def ramp(server: Server, users: Sequence[int], seconds: float, workdir: Path) ->
             f"p99 {s.p99:8.1f} ms, 429 {s.share_429:6.1%}, 5xx {s.server_errors}, "
             f"no answer {s.connection_errors}, other 4xx {s.other_errors}, jobs {s.jobs}, "
             f"server CPU {run.server_cpu:.2f} (API {run.api_cpu:.2f}), "
-            f"locust CPU {run.locust_cpu:.2f}",
+            f"locust CPU {run.locust_cpu:.2f}, other CPU {run.other_cpu:.2f}",
             flush=True,
         )
     return steps
@@ -360,6 +375,13 @@ def findings(steps: Sequence[Step], growth: Sequence[Growth]) -> list[str]:
             else f"- **Error onset**: none up to {runs[-1].users} users."
         ),
         (
+            f"- **Beyond capacity**: {runs[-1].served_rps:,.1f} served req/s at "
+            f"{runs[-1].users} users, {runs[-1].served_rps / top_stats.served_rps:.0%} of the "
+            f"best, with {runs[-1].share_429:.1%} of requests answered 429."
+            if top_stats and runs[-1] is not top_stats
+            else "- **Beyond capacity**: the ramp did not go past the best step."
+        ),
+        (
             f"- **p99 reaches 1 s** at {slow.users} users ({slow.p99:,.0f} ms)."
             if slow
             else f"- **p99 stays under 1 s** up to {runs[-1].users} users."
@@ -430,7 +452,9 @@ def document(c: Campaign) -> str:
             " sent are in the last tables). A 429 is load shedding, not an error, and latency"
             " percentiles leave the 429s out. `served` counts 2xx and 3xx; `no answer` is a"
             " refused, reset or timed-out connection; async jobs are polled every 0.25 s for"
-            " up to 30 s (`late` after that). CPU columns: cores used during the step.",
+            " up to 30 s (`late` after that). CPU columns: cores used during the step by the"
+            " server (all its processes), its API process alone, locust, and everything else"
+            " on the machine (this driver included: other work competing for the cores).",
             "",
             "## Findings",
             "",
@@ -446,9 +470,12 @@ def document(c: Campaign) -> str:
             f"p99 {s.p99:,.1f} ms, 429 share {s.share_429:.1%}, 5xx {s.server_errors}, "
             f"no answer {s.connection_errors}, other 4xx {s.other_errors}, async jobs "
             f"ok/failed/late {report.jobs(s.jobs)}; server CPU {soak_run.server_cpu:.2f} "
-            f"cores (API process {soak_run.api_cpu:.2f}), locust {soak_run.locust_cpu:.2f}. "
-            f"Data dir {c.soak.data_before / report.MIB:,.1f} MiB before, "
-            f"{c.soak.data_after / report.MIB:,.1f} MiB after.",
+            f"cores (API process {soak_run.api_cpu:.2f}), locust {soak_run.locust_cpu:.2f}, "
+            f"other {soak_run.other_cpu:.2f}. Data dir "
+            f"{c.soak.data_before / report.MIB:,.1f} MiB before, "
+            f"{c.soak.data_after / report.MIB:,.1f} MiB after ("
+            f"{(c.soak.data_after - c.soak.data_before) / report.MIB / c.soak.seconds * 60:+,.2f}"
+            " MiB/min).",
             "",
             "`fresh`: right after start; `before` and `after`: around the soak, each after"
             f" {c.idle_seconds:g} s without load (idle timeouts of connections and pooled"

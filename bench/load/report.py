@@ -47,19 +47,19 @@ def jobs(jobs: dict[str, int]) -> str:
 
 
 def ramp_table(steps: Sequence[Step]) -> str:
-    lines = [
-        "| users | req/s | served req/s | p50 ms | p95 ms | p99 ms | 429 share | 5xx "
-        "| no answer | other 4xx | async jobs ok/failed/late | server CPU | API CPU | locust CPU "
-        "| server RSS MiB | server fds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    columns = (
+        "users", "req/s", "served req/s", "p50 ms", "p95 ms", "p99 ms", "429 share", "5xx",
+        "no answer", "other 4xx", "async jobs ok/failed/late", "server CPU", "API CPU",
+        "locust CPU", "other CPU", "server RSS MiB", "server fds",
+    )  # fmt: skip
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---:|" * len(columns)]
     for step in steps:
         s, run = step.run.stats, step.run
         lines.append(
             f"| {s.users} | {s.rps:,.1f} | {s.served_rps:,.1f} | {_ms(s.p50)} | {_ms(s.p95)} "
             f"| {_ms(s.p99)} | {s.share_429:.1%} | {s.server_errors} | {s.connection_errors} "
             f"| {s.other_errors} | {jobs(s.jobs)} | {run.server_cpu:.2f} | {run.api_cpu:.2f} | "
-            f"{run.locust_cpu:.2f} | {step.rss / MIB:,.1f} | {step.fds} |"
+            f"{run.locust_cpu:.2f} | {run.other_cpu:.2f} | {step.rss / MIB:,.1f} | {step.fds} |"
         )
     return "\n".join(lines)
 

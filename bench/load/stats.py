@@ -59,6 +59,7 @@ class Run:
     server_cpu: float  # cores used by the whole server group
     api_cpu: float  # of which the API process (uvicorn, one event loop)
     locust_cpu: float  # cores used by the load generator
+    other_cpu: float  # cores used by everything else on the machine, this driver included
 
 
 def _percentiles(latencies: list[float]) -> tuple[float, float, float]:
