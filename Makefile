@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench openapi
+.PHONY: serve test bench openapi load
 
 $(BIN)/rnnlab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,10 @@ bench: $(BIN)/rnnlab  ## benchmarks against in-process baselines; rewrites docs/
 
 openapi: $(BIN)/rnnlab  ## regenerate the committed openapi.json
 	$(BIN)/rnnlab openapi --output openapi.json
+
+$(BIN)/locust: $(BIN)/rnnlab
+	$(BIN)/python -m pip install --quiet -e '.[test,load]'
+	touch $@
+
+load: $(BIN)/locust  ## load ramp and 5-minute soak on a local server; rewrites docs/reliability.md
+	$(BIN)/python -m bench.load $(LOAD_ARGS)

@@ -1,0 +1,1 @@
+"""Load and soak campaign against a live ``rnnlab serve``: ``python -m bench.load``."""
