@@ -28,6 +28,7 @@ from service.middleware import (
 from service.openapi import install_openapi
 from service.problems import install_problem_handlers
 from service.routes import ROUTERS
+from service.web.body import BodyBudget
 from service.web.headers import SecurityHeadersMiddleware
 from service.web.query import strict_query
 
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         app.state.stack = stack
         app.state.datasets = DatasetRegistry(settings)
+        app.state.body_budget = BodyBudget(settings.max_body_memory)
         app.state.compute = ComputeLimiter(
             settings.max_concurrent_computations,
             settings.max_pending_computations,

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
             "JSON body; the element limits of datasets and predictions apply after parsing."
         ),
     )
+    max_body_memory: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Bytes all request bodies being received and parsed may hold at once (a large "
+            "JSON body counts its bytes and 48 per number); beyond, 503 with Retry-After."
+        ),
+    )
     header_timeout: float = Field(
         default=10.0,
         gt=0,
@@ -109,10 +117,10 @@ class Settings(BaseSettings):
         ),
     )
     max_datasets: int = Field(default=1_000, ge=1, description="Most datasets kept in the store.")
-    dataset_cache_elements: int = Field(
-        default=200_000_000,
+    dataset_cache_bytes: int = Field(
+        default=512 * 1024 * 1024,
         ge=0,
-        description="Steps of generated/loaded datasets kept in memory (LRU).",
+        description="Bytes of generated or loaded datasets kept in memory (least recently used).",
     )
 
     # Analysis.

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import numpy as np
+from cachetools import LRUCache
 from fastapi import Depends, Request
 
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
@@ -94,41 +94,32 @@ def _data_id(dataset: Dataset) -> str:
     return "u-" + digest.hexdigest()[:20]
 
 
-class _ElementCache:
-    """LRU of datasets whose total padded size stays under ``capacity`` elements."""
+def _nbytes(dataset: Dataset) -> int:
+    return int(dataset.inputs.nbytes + dataset.targets.nbytes + dataset.lengths.nbytes)
+
+
+class _DatasetCache:
+    """Recently used datasets, at most ``capacity`` bytes of them (cachetools' LRU, locked:
+    the API's worker threads share it)."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[str, Dataset] = OrderedDict()
-        self._size = 0
+        self._items: LRUCache[str, Dataset] = LRUCache(maxsize=capacity, getsizeof=_nbytes)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Dataset | None:
         with self._lock:
-            dataset = self._items.get(key)
-            if dataset is not None:
-                self._items.move_to_end(key)
-            return dataset
+            found: Dataset | None = self._items.get(key)
+        return found
 
     def put(self, key: str, dataset: Dataset) -> None:
-        size = dataset.inputs.size
-        if size > self._capacity:
-            return
+        if _nbytes(dataset) > self._items.maxsize:
+            return  # larger than the whole cache: not kept
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return
             self._items[key] = dataset
-            self._size += size
-            while self._size > self._capacity:
-                _, evicted = self._items.popitem(last=False)
-                self._size -= evicted.inputs.size
 
     def discard(self, key: str) -> None:
         with self._lock:
-            dataset = self._items.pop(key, None)
-            if dataset is not None:
-                self._size -= dataset.inputs.size
+            self._items.pop(key, None)
 
 
 class DatasetRegistry:
@@ -137,7 +128,7 @@ class DatasetRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._dir = Path(settings.data_dir) / "datasets"
-        self._cache = _ElementCache(settings.dataset_cache_elements)
+        self._cache = _DatasetCache(settings.dataset_cache_bytes)
         self._write_lock = threading.Lock()
 
     @property

@@ -11,7 +11,10 @@ of a router built with ``route_class=BodyRoute`` instead:
   interpreter lock back between pieces;
 - keep Python's cyclic garbage collector paused while a large body is parsed: a full
   collection would traverse every parsed number while holding the lock (~150 ms per
-  10 million), and parsed JSON holds no reference cycles for it to find.
+  10 million), and parsed JSON holds no reference cycles for it to find;
+- count every body's bytes, and a large body's parsed numbers (``PARSED_NUMBER_BYTES``
+  each), against ``max_body_memory`` until its request ends: beyond it, a 503 at once,
+  so that uploads in flight never take more memory than that.
 
 Long arrays of numbers in the models (``FloatRows``, ``Floats``) are validated row by row
 into NumPy arrays, and each row's Python list is released as soon as it is converted, so
@@ -37,12 +40,23 @@ from pydantic import Field, PlainSerializer, PlainValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
-from service.errors import LimitExceeded
+from service.errors import BackendUnavailable, LimitExceeded
+from service.web.context import on_request_end
 
-__all__ = ["BodyInvalid", "BodyRejected", "BodyRoute", "FloatRows", "Floats", "parse_json"]
+__all__ = [
+    "BodyBudget",
+    "BodyInvalid",
+    "BodyRejected",
+    "BodyRoute",
+    "FloatRows",
+    "Floats",
+    "parse_json",
+]
 
 LARGE_BODY = 1 << 18  # bytes; below this a body is parsed on the loop (well under 1 ms)
+PARSED_NUMBER_BYTES = 48  # a parsed number: a float (24), its list slot (8), float64 (8), slack
 _PIECE = 1 << 14  # bytes handed to the incremental parser at a time
 _CHUNK = 1 << 16  # numbers converted to float64 at a time
 
@@ -62,7 +76,7 @@ class BodyInvalid(HTTPException):
 class BodyRejected(HTTPException):
     """The body is over a limit before it is parsed; carries the service's own error."""
 
-    def __init__(self, error: LimitExceeded) -> None:
+    def __init__(self, error: LimitExceeded | BackendUnavailable) -> None:
         super().__init__(status_code=error.status, detail=error.detail)
         self.error = error
 
@@ -70,6 +84,35 @@ class BodyRejected(HTTPException):
 def _decode_error(message: str) -> BodyInvalid:
     error = {"loc": ("body",), "msg": f"JSON decode error: {message}", "type": "json_invalid"}
     return BodyInvalid([error])
+
+
+class BodyBudget:
+    """Bytes of request bodies (and of their parsed numbers) the process holds at once.
+
+    Reservations are synchronous (taken on the event loop, no await in between), so
+    simultaneous uploads cannot all slip under the limit; each is given back when its
+    request ends (``service.web.context``).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def reserve(self, scope: Scope, size: int) -> None:
+        """Hold ``size`` more bytes for this request, or BodyRejected (503) when over."""
+        if self.held + size > self.limit:
+            raise BodyRejected(
+                BackendUnavailable(
+                    f"uploads in progress hold {self.held} bytes of max_body_memory="
+                    f"{self.limit} (setting RNNLAB_MAX_BODY_MEMORY); retry shortly",
+                    retry_after=2,
+                )
+            )
+        self.held += size
+        on_request_end(scope, lambda: self._give_back(size))
+
+    def _give_back(self, size: int) -> None:
+        self.held -= size
 
 
 class _Sink:
@@ -158,9 +201,11 @@ class _BodyRequest(Request):
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             limit: int = self.app.state.settings.max_body_numbers
+            budget: BodyBudget = self.app.state.body_budget
             chunks: list[bytes] = []
             commas = 0
             async for chunk in self.stream():
+                budget.reserve(self.scope, len(chunk))
                 commas += chunk.count(b",")
                 if commas >= limit:
                     what = "the numbers in the JSON body (at least)"
@@ -169,6 +214,7 @@ class _BodyRequest(Request):
                     )
                 chunks.append(chunk)
             self._body = b"".join(chunks)
+            self._commas = commas
         return self._body
 
     async def json(self) -> Any:
@@ -182,6 +228,8 @@ class _BodyRequest(Request):
             if len(body) < LARGE_BODY:
                 self._json = parse_json(body)
             else:
+                budget: BodyBudget = self.app.state.body_budget
+                budget.reserve(self.scope, (self._commas + 1) * PARSED_NUMBER_BYTES)
                 self._json = await anyio.to_thread.run_sync(self._parse_large, body)
         return self._json
 

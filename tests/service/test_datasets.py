@@ -183,7 +183,7 @@ def test_store_is_bounded_by_max_datasets(tmp_path: Path) -> None:
     assert caught.value.limit == "max_datasets"
 
 
-def test_cache_is_bounded_by_elements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_is_bounded_by_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
     def counting_generate(n_samples: int, length: int | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -191,10 +191,11 @@ def test_cache_is_bounded_by_elements(tmp_path: Path, monkeypatch: pytest.Monkey
         return generate(n_samples, length, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(registry_module, "generate", counting_generate)
-    registry = make(tmp_path, dataset_cache_elements=250)
-    a = DatasetRef(dataset=DatasetSpec(n_samples=10, length=10, seed=1))  # 100 elements
-    b = DatasetRef(dataset=DatasetSpec(n_samples=11, length=10, seed=1))  # 110 elements
-    c = DatasetRef(dataset=DatasetSpec(n_samples=12, length=10, seed=1))  # 120 elements
+    # Bytes: n x 10 bits (one byte each), n float64 targets and n int64 lengths: 26 n.
+    registry = make(tmp_path, dataset_cache_bytes=600)
+    a = DatasetRef(dataset=DatasetSpec(n_samples=10, length=10, seed=1))  # 260 bytes
+    b = DatasetRef(dataset=DatasetSpec(n_samples=11, length=10, seed=1))  # 286 bytes
+    c = DatasetRef(dataset=DatasetSpec(n_samples=12, length=10, seed=1))  # 312 bytes
     registry.resolve(a)
     registry.resolve(b)
     registry.resolve(a)  # cached
