@@ -30,5 +30,6 @@ $(BIN)/locust: $(BIN)/rnnlab
 	$(BIN)/python -m pip install --quiet -e '.[test,load]'
 	touch $@
 
-load: $(BIN)/locust  ## load ramp and 5-minute soak on a local server; rewrites docs/reliability.md
+load: $(BIN)/locust  ## load ramp, 5-minute soak, largest requests; rewrites docs/reliability.md
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
+	$(BIN)/python -m bench.load.stalls

@@ -36,7 +36,7 @@ from types import FrameType
 
 import psutil
 
-from bench.load import report, stats
+from bench.load import report, stalls, stats
 from bench.load.report import Growth, Step
 from bench.load.server import ProcessSample, Server, ServerDiedError, running_server
 from bench.load.stats import Run
@@ -511,6 +511,15 @@ def document(c: Campaign) -> str:
     )
 
 
+def kept_stalls(path: Path) -> str:
+    """The previous run's table of ``python -m bench.load.stalls``, kept as it was."""
+    old = path.read_text() if path.exists() else ""
+    if stalls.START not in old or stalls.END not in old:
+        return ""
+    block = old.split(stalls.START, 1)[1].split(stalls.END, 1)[0]
+    return f"\n## The largest admitted requests\n\n{stalls.START}{block}{stalls.END}\n"
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through the finally blocks that stop everything
 
@@ -589,6 +598,7 @@ def main() -> int:
     if stopped:
         text += "\nSIGTERM did not stop the whole server; killed: " + "; ".join(stopped) + "\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    text += kept_stalls(args.output)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}")
