@@ -46,7 +46,7 @@ def serve(host: str | None, port: int | None) -> int:
 
 def worker(workers: int | None, parent_pid: int | None) -> int:
     """Job worker processes only (distributed setup), until SIGINT/SIGTERM."""
-    from service.jobs.consumer import run_consumer
+    from service.jobs.worker.consumer import run_consumer
 
     settings = load_settings()
     configure_logging(settings.log_level)

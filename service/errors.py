@@ -1,4 +1,4 @@
-"""Domain errors of the service layer; ``service.problems`` turns each into one HTTP answer.
+"""Domain errors of the service layer; ``service.web.problems`` turns each into one HTTP answer.
 
 Code below the routes raises these (never ``HTTPException``), so the mapping from a
 failure to a status code lives in one place.

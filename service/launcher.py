@@ -9,7 +9,7 @@ processes that die. So the launcher runs uvicorn here and ``rnnlab worker`` as a
   go back to the queue and resume at the next start. Both are waited for.
 - The consumer dies unexpectedly: it is restarted (it is part of the product).
 - The launcher dies (even by SIGKILL): the consumer notices its parent is gone and
-  stops, and its workers follow it (``service.jobs.consumer``).
+  stops, and its workers follow it (``service.jobs.worker.consumer``).
 
 ``RNNLAB_EMBEDDED_WORKERS=0`` runs the API alone (a replica of the distributed setup).
 """

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from service.config import Settings
 from service.jobs.queue import JobQueue, is_redis_url, make_huey
-from service.jobs.redis_store import RedisJobStore
-from service.jobs.sqlite_store import SqliteJobStore
-from service.jobs.store import JobStore
+from service.jobs.store.base import JobStore
+from service.jobs.store.redis import RedisJobStore
+from service.jobs.store.sqlite import SqliteJobStore
 
 STORE_FILE = "jobs.db"
 
@@ -44,7 +44,7 @@ def open_store(settings: Settings) -> JobStore:
 
 def open_backend(settings: Settings) -> JobBackend:
     """The store and the queue (with the training task registered) for these settings."""
-    from service.jobs.tasks import register_tasks
+    from service.jobs.worker.tasks import register_tasks
 
     store = open_store(settings)
     queue = JobQueue(make_huey(settings.queue_url, Path(settings.data_dir)))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from service.jobs.backend import JobBackend
 from service.jobs.queue import QueueUnavailableError
-from service.jobs.store import StoreUnavailableError
+from service.jobs.store.base import StoreUnavailableError
 
 logger = logging.getLogger("rnnlab.jobs")
 

@@ -24,7 +24,7 @@ from service.jobs.metrics import JobMetrics
 from service.jobs.queue import QueueUnavailableError
 from service.jobs.reaper import Reaper
 from service.jobs.service import JobService
-from service.jobs.store import StoreUnavailableError
+from service.jobs.store.base import StoreUnavailableError
 from service.jobs.watch import JobWatcher
 
 logger = logging.getLogger("rnnlab.jobs")

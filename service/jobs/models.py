@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.analysis.schemas import WeightsOut
 from service.errors import problem_type
-from service.schemas.common import WeightsOut
 from service.web.encoding import finite_or_none
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]

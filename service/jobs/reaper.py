@@ -39,7 +39,7 @@ from typing import Any
 
 from service.jobs.backend import JobBackend
 from service.jobs.models import JobRecord, JobStatus, problem, utcnow
-from service.jobs.store import JobNotFoundError
+from service.jobs.store.base import JobNotFoundError
 
 logger = logging.getLogger("rnnlab.reaper")
 

@@ -19,8 +19,10 @@ from typing import TypeVar
 
 from core.optimizers import make_optimizer
 from core.training import Trajectory
+from service.analysis.schemas import WeightsOut
 from service.config import Settings
-from service.datasets import DatasetRegistry
+from service.datasets.schemas import DatasetData, DatasetSpec
+from service.datasets.store import DatasetRegistry
 from service.errors import (
     BackendUnavailable,
     Conflict,
@@ -34,9 +36,8 @@ from service.jobs.backend import JobBackend
 from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
 from service.jobs.models import JobProgress, JobRecord, JobStatus, utcnow
 from service.jobs.queue import QueueUnavailableError
-from service.jobs.store import JobNotFoundError, StoreFullError, StoreUnavailableError
-from service.schemas.common import DatasetData, DatasetSpec, WeightsOut
-from service.schemas.jobs import TrainRequest
+from service.jobs.schemas import TrainRequest
+from service.jobs.store.base import JobNotFoundError, StoreFullError, StoreUnavailableError
 
 T = TypeVar("T")
 

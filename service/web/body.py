@@ -65,7 +65,7 @@ class BodyInvalid(HTTPException):
     """The body is not JSON, or not a valid request: a 422 listing pydantic-style errors.
 
     HTTPExceptions are the only errors FastAPI lets escape its body-reading step, so both
-    this and ``BodyRejected`` are HTTPExceptions that ``service.problems`` unwraps.
+    this and ``BodyRejected`` are HTTPExceptions that ``service.web.problems`` unwraps.
     """
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:

@@ -1,6 +1,6 @@
 """Per-request bookkeeping that must outlive the handler: callbacks run once it is all sent.
 
-An admission (``service.compute``) or an event-stream slot belongs to a request until its
+An admission (``service.web.compute``) or an event-stream slot belongs to a request until its
 response has been sent or abandoned, which only the outermost middleware knows; handlers
 register what to release with ``on_request_end`` and ``RequestContextMiddleware`` runs it.
 """

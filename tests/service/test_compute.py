@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from core.cancel import checkpoint
-from service.compute import ComputeLimiter, tune_allocator
 from service.errors import ClientGone, QueueFull
+from service.web.compute import ComputeLimiter, tune_allocator
 from service.web.context import run_request_end
 
 pytestmark = pytest.mark.anyio

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import service.datasets as registry_module
+import service.datasets.store as registry_module
 from core.datasets import generate, tutorial_dataset
 from service.config import Settings
-from service.datasets import DatasetRegistry, spec_id
+from service.datasets.schemas import DatasetData, DatasetRef, DatasetSpec
+from service.datasets.store import DatasetRegistry, spec_id
 from service.errors import InvalidInput, LimitExceeded, NotFound
-from service.schemas.common import DatasetData, DatasetRef, DatasetSpec
 
 
 def make(tmp_path: Path, **limits: int) -> DatasetRegistry:

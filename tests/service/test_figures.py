@@ -1,4 +1,4 @@
-"""service.figures: core results in, real PNG/SVG pictures out (no server involved)."""
+"""service.figures.drawing: core results in, real PNG/SVG pictures out (no server involved)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from core.datasets import generate, tutorial_dataset
 from core.surface import TUTORIAL_POINTS, gradient_over_time, loss_surface
-from service import figures
+from service.figures import drawing as figures
 from tests.service._images import assert_png, assert_svg, png_pixels
 
 SIZE = figures.ImageSize(width=800, height=320, dpi=80)

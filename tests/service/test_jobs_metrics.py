@@ -11,7 +11,7 @@ import pytest
 
 from service.config import Settings
 from service.jobs.service import JobService
-from service.jobs.store import StoreUnavailableError
+from service.jobs.store.base import StoreUnavailableError
 from tests._net import free_port
 from tests._redis import redis_or_skip
 from tests.service._api import running

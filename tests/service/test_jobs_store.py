@@ -1,4 +1,4 @@
-"""service.jobs.store: the same rules on SQLite and Redis (records, transitions, paging)."""
+"""service.jobs.store.base: the same rules on SQLite and Redis (records, transitions, paging)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import redis
 
-import service.jobs.store
+import service.jobs.store.base
 from core.training import Trajectory
 from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
 from service.jobs.models import (
@@ -23,9 +23,9 @@ from service.jobs.models import (
     utcnow,
     weights_out,
 )
-from service.jobs.redis_store import RedisJobStore
-from service.jobs.sqlite_store import SqliteJobStore
-from service.jobs.store import Beat, JobNotFoundError, JobStore, StoreUnavailableError
+from service.jobs.store.base import Beat, JobNotFoundError, JobStore, StoreUnavailableError
+from service.jobs.store.redis import RedisJobStore
+from service.jobs.store.sqlite import SqliteJobStore
 from tests._redis import redis_or_skip
 
 
@@ -265,7 +265,7 @@ def ended_at(store: JobStore, status: JobStatus, when: datetime) -> JobRecord:
     job = record()
     store.create(job, "{}")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(service.jobs.store, "utcnow", lambda: when)
+        patch.setattr(service.jobs.store.base, "utcnow", lambda: when)
         if status == "cancelled":
             store.request_cancel(job.id)
         else:

@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 
 import service.jobs.reaper
-import service.jobs.runner
+import service.jobs.worker.runner
 from core.training import Trajectory
 from service.config import Settings
-from service.datasets import DatasetRegistry
+from service.datasets.schemas import DatasetData
+from service.datasets.store import DatasetRegistry
 from service.errors import NotFound
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.models import JobRecord, utcnow
 from service.jobs.reaper import MAX_ATTEMPTS, Reaper
-from service.jobs.runner import WorkerContext, run_job
+from service.jobs.schemas import TrainRequest
 from service.jobs.service import JobService
-from service.jobs.store import Beat, StoreFullError, StoreUnavailableError
-from service.schemas.common import DatasetData
-from service.schemas.jobs import TrainRequest
+from service.jobs.store.base import Beat, StoreFullError, StoreUnavailableError
+from service.jobs.worker.runner import WorkerContext, run_job
 from tests.service._jobs import InlineWorker, wait_until
 
 
@@ -308,7 +308,7 @@ def test_a_finished_job_is_recorded_once_the_store_answers_again(
 ) -> None:
     job = submit(jobs)
     assert backend.queue.huey.dequeue() is not None  # as a worker would take it
-    monkeypatch.setattr(service.jobs.runner, "END_RETRY_MAX", 0.01)
+    monkeypatch.setattr(service.jobs.worker.runner, "END_RETRY_MAX", 0.01)
     finish = backend.store.finish
     outage = iter(range(5))
 
@@ -331,8 +331,8 @@ def test_a_job_whose_trajectory_finds_the_disk_full_succeeds_without_it(
 ) -> None:
     job = submit(jobs)
     assert backend.queue.huey.dequeue() is not None
-    monkeypatch.setattr(service.jobs.runner, "END_RETRY_MAX", 0.01)
-    monkeypatch.setattr(service.jobs.runner, "TRAJECTORY_GIVE_UP", 0.0)
+    monkeypatch.setattr(service.jobs.worker.runner, "END_RETRY_MAX", 0.01)
+    monkeypatch.setattr(service.jobs.worker.runner, "TRAJECTORY_GIVE_UP", 0.0)
 
     def full(job_id: str, trajectories: Sequence[Trajectory]) -> None:
         raise StoreFullError("database or disk is full")

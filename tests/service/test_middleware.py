@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from service.config import Settings
-from service.middleware import is_public
 from service.web.logs import json_formatter
+from service.web.middleware import is_public
 from tests.service._api import problem, running
 
 pytestmark = pytest.mark.anyio

@@ -17,8 +17,8 @@ import httpx
 import numpy as np
 import pytest
 
-import service.analysis
-import service.routes.analysis
+import service.analysis.compute
+import service.analysis.routes
 from core.datasets import generate, tutorial_dataset
 from service.config import Settings
 from tests.service._api import computations, problem, running, strict_json
@@ -479,14 +479,14 @@ async def test_health_answers_while_a_surface_computes(
     """The computation runs in a thread: the event loop answers others meanwhile."""
     release = threading.Event()
     computing = threading.Event()
-    surface = service.analysis.surface
+    surface = service.analysis.compute.surface
 
     def held_surface(*args: Any, **kwargs: Any) -> Any:
         computing.set()
         assert release.wait(30), "the test never let the surface finish"
         return surface(*args, **kwargs)
 
-    monkeypatch.setattr(service.analysis, "surface", held_surface)
+    monkeypatch.setattr(service.analysis.compute, "surface", held_surface)
     async with running(Settings(data_dir=tmp_path)) as (_, client):
         results: list[int] = []
 
@@ -508,7 +508,7 @@ async def test_a_computation_past_its_budget_is_stopped_with_a_413(
 ) -> None:
     """What the size estimate cannot foresee, the runtime budget still bounds."""
     params = {"n_samples": 50, "length": 3000, "resolution": 30}  # seconds of forward passes
-    monkeypatch.setattr(service.routes.analysis, "check_budget", lambda *args: None)
+    monkeypatch.setattr(service.analysis.routes, "check_budget", lambda *args: None)
     async with running(Settings(data_dir=tmp_path, max_compute_seconds=0.05)) as (app, client):
         started = computations(app)
         body = problem(await client.get("/loss-surface", params=params), 413)

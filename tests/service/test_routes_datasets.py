@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import service.datasets
+import service.datasets.store
 from core.datasets import generate
 from service.config import Settings
 from tests.service._api import problem, running, strict_json
@@ -153,7 +153,7 @@ async def test_over_limit_spec_is_413_before_generating(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generated: list[object] = []
-    monkeypatch.setattr(service.datasets, "generate", lambda *a, **k: generated.append(a))
+    monkeypatch.setattr(service.datasets.store, "generate", lambda *a, **k: generated.append(a))
     response = await client.post("/datasets", json={"n_samples": 10**12, "length": 100})
     body = problem(response, 413)
     assert body["limit"] == {"name": "max_samples", "value": 1_000_000}

@@ -1,0 +1,186 @@
+"""Loss, gradient, gradient check, loss surface and gradient over time of the RNN."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
+
+from fastapi import APIRouter, Header, Query
+from starlette.responses import Response
+
+from core.cost import bptt_seconds, forward_seconds, gradient_over_time_seconds, surface_seconds
+from core.datasets import Dataset
+from service.analysis import compute as analysis
+from service.analysis.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
+from service.analysis.schemas import (
+    GradientCheckRequest,
+    GradientCheckResponse,
+    GradientOverTimeResponse,
+    GradientRequest,
+    GradientResponse,
+    LossRequest,
+    LossResponse,
+    LossSurfaceResponse,
+)
+from service.config import Settings, SettingsDep
+from service.datasets.schemas import DatasetRef
+from service.datasets.store import DatasetRegistry, DatasetsDep
+from service.errors import LimitExceeded, Loc
+from service.web.body import BodyRoute
+from service.web.budget import check_budget
+from service.web.compute import ComputeDep
+from service.web.encoding import Format, json_response
+from service.web.negotiation import choose_format, tabular_responses
+from service.web.problems import problem_responses
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+router = APIRouter(tags=["analysis"], route_class=BodyRoute)
+
+_ERRORS = problem_responses(404, 413, 422, 429)
+_BODY: Loc = ("body", "dataset")  # where an inline dataset sits, for error locations
+_QUERY: Loc = ("query",)
+
+
+@router.post("/loss", response_model=LossResponse, responses=_ERRORS)
+async def post_loss(
+    body: LossRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
+) -> Response:
+    """Loss (mean squared error) at the given weights."""
+    n, width = datasets.shape(body, _BODY)
+    check_budget(settings, forward_seconds(n, width), "the loss", _BODY)
+    w = body.weights
+    payload = await compute.run(
+        _on_dataset,
+        datasets,
+        body,
+        _BODY,
+        analysis.loss_payload,
+        w.wx,
+        w.wrec,
+        body.include_outputs,
+    )
+    return json_response(payload)
+
+
+@router.post("/gradient", response_model=GradientResponse, responses=_ERRORS)
+async def post_gradient(
+    body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
+) -> Response:
+    """Loss and gradient by backpropagation through time (optionally the per-step traces)."""
+    n, width = datasets.shape(body, _BODY)
+    check_budget(settings, bptt_seconds(n, width), "the gradient", _BODY)
+    if body.include_sequence_trace:
+        _check_sequence_trace(settings, n, width)
+    w = body.weights
+    payload = await compute.run(
+        _on_dataset,
+        datasets,
+        body,
+        _BODY,
+        analysis.gradient_payload,
+        w.wx,
+        w.wrec,
+        body.include_trace,
+        body.include_sequence_trace,
+    )
+    return json_response(payload)
+
+
+def _check_sequence_trace(settings: Settings, n_samples: int, width: int) -> None:
+    """LimitExceeded when ``sequence_trace`` would hold over ``max_include_elements`` values.
+
+    The trace is a float64 matrix in memory and a JSON array in the answer, so it is
+    bounded like the other include-style answer (the data of ``GET /datasets/{id}``).
+    """
+    size = n_samples * (width + 1)
+    if size > settings.max_include_elements:
+        raise LimitExceeded(
+            "max_include_elements",
+            settings.max_include_elements,
+            size,
+            "the sequence_trace's values (sequences x (longest sequence + 1))",
+            ("body", "include_sequence_trace"),
+        )
+
+
+@router.post("/gradient-check", response_model=GradientCheckResponse, responses=_ERRORS)
+async def post_gradient_check(
+    body: GradientCheckRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
+) -> Response:
+    """BPTT gradient next to central differences, and whether they agree."""
+    n, width = datasets.shape(body, _BODY)
+    seconds = bptt_seconds(n, width) + forward_seconds(n, width, 4)
+    check_budget(settings, seconds, "the gradient check", _BODY)
+    w = body.weights
+    payload = await compute.run(
+        _on_dataset, datasets, body, _BODY, analysis.gradient_check_payload, w.wx, w.wrec, body.eps
+    )
+    return json_response(payload)
+
+
+@router.get(
+    "/loss-surface",
+    response_model=LossSurfaceResponse,
+    responses={**tabular_responses("The loss on the grid."), **_ERRORS},
+)
+async def get_loss_surface(
+    ref: DatasetQueryDep,
+    grid: GridQueryDep,
+    datasets: DatasetsDep,
+    compute: ComputeDep,
+    settings: SettingsDep,
+    format: Annotated[
+        Format | None,
+        Query(description="json (default), npy (float64 loss matrix, ny x nx) or csv."),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """The loss on an evenly spaced grid of (wx, wrec): JSON, npy or CSV."""
+    fmt = choose_format(format, accept)
+    n, width = datasets.shape(ref, _QUERY)
+    seconds = surface_seconds(n, width, grid.nx, grid.ny)
+    check_budget(settings, seconds, "the surface", ("query", "resolution"))
+    result = await compute.run(
+        _on_dataset,
+        datasets,
+        ref,
+        _QUERY,
+        analysis.surface,
+        grid.wx_range,
+        grid.wrec_range,
+        grid.nx,
+        grid.ny,
+    )
+    return analysis.surface_response(result, fmt)
+
+
+@router.get("/gradient-over-time", response_model=GradientOverTimeResponse, responses=_ERRORS)
+async def get_gradient_over_time(
+    ref: DatasetQueryDep,
+    points: PointsQueryDep,
+    datasets: DatasetsDep,
+    compute: ComputeDep,
+    settings: SettingsDep,
+) -> Response:
+    """dξ/dS_k summed over sequences at each point, k = 0..n (default: the tutorial's six)."""
+    n, width = datasets.shape(ref, _QUERY)
+    seconds = gradient_over_time_seconds(n, width, len(points))
+    check_budget(settings, seconds, "the gradient over time", ("query", "points"))
+    payload = await compute.run(
+        _on_dataset, datasets, ref, _QUERY, analysis.gradient_over_time_payload, points
+    )
+    return json_response(payload)
+
+
+def _on_dataset(
+    datasets: DatasetRegistry,
+    ref: DatasetRef,
+    loc: Loc,
+    func: Callable[Concatenate[Dataset, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``func(dataset, *args)`` for the referenced dataset: one trip to a worker thread."""
+    return func(datasets.resolve(ref, loc), *args, **kwargs)

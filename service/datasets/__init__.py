@@ -1,0 +1,1 @@
+"""Datasets: references in requests, the store of generated and uploaded datasets, /datasets."""

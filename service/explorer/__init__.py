@@ -1,0 +1,1 @@
+"""The explorer page (GET /) and its static files."""

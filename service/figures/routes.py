@@ -1,0 +1,370 @@
+"""The tutorial's figures as PNG or SVG: the loss surface, the gradient over time, a job's path.
+
+The same query always draws the same picture, so every image has a strong ETag (a hash
+of the canonical query) and a Cache-Control lifetime; a matching ``If-None-Match`` is
+answered 304 before anything is computed. Computing and rendering run in worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import astuple
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+import matplotlib
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from core.cost import gradient_over_time_seconds, surface_seconds
+from core.datasets import Dataset
+from core.surface import gradient_over_time, loss_surface
+from service.analysis.params import DatasetQueryDep, Grid, GridQueryDep, PointsQueryDep
+from service.config import Settings, SettingsDep
+from service.datasets.schemas import DatasetRef
+from service.datasets.store import DatasetsDep
+from service.errors import Conflict, InvalidInput, LimitExceeded
+from service.figures import drawing as figures
+from service.jobs.routes import JobsDep
+from service.web.budget import check_budget
+from service.web.compute import ComputeDep
+from service.web.problems import problem_responses
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["figures"])
+
+# Part of every ETag: a new drawing (or matplotlib) must not be served as the old one.
+_DRAWING_VERSION = f"1/{matplotlib.__version__}"
+
+FormatPath = Annotated[Literal["png", "svg"], Path(description="Image format.")]
+_Finite = Annotated[float, Query(allow_inf_nan=False)]
+
+
+def _image_responses(description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": description,
+            "content": {"image/png": {}, "image/svg+xml": {}},
+        },
+        304: {"description": "Not modified: the `If-None-Match` ETag still holds."},
+        **problem_responses(*errors),
+    }
+
+
+# -- query parameters -----------------------------------------------------------------
+
+
+def _size_query(default_width: int, default_height: int) -> Callable[..., figures.ImageSize]:
+    """A dependency for width/height/dpi with these defaults, checked against the limits."""
+
+    def size_query(
+        settings: SettingsDep,
+        width: Annotated[int, Query(ge=100, description="Image width in pixels.")] = default_width,
+        height: Annotated[
+            int, Query(ge=100, description="Image height in pixels.")
+        ] = default_height,
+        dpi: Annotated[
+            int, Query(ge=10, description="Dots per inch (sets text and line sizes).")
+        ] = 100,
+    ) -> figures.ImageSize:
+        for name, value, limit in (
+            ("width", width, settings.figure_max_width),
+            ("height", height, settings.figure_max_height),
+            ("dpi", dpi, settings.figure_max_dpi),
+        ):
+            if value > limit:
+                setting = "figure_max_" + name
+                raise LimitExceeded(setting, limit, value, name, ("query", name))
+        return figures.ImageSize(width, height, dpi)
+
+    return size_query
+
+
+SurfaceSizeDep = Annotated[figures.ImageSize, Depends(_size_query(1000, 400))]
+GradientSizeDep = Annotated[figures.ImageSize, Depends(_size_query(800, 450))]
+
+
+def _figure_grid(settings: Settings, grid: Grid) -> Grid:
+    """The JSON grid rules, plus what a picture needs: 2..figure_max_resolution, min < max."""
+    for name, size in (("nx", grid.nx), ("ny", grid.ny)):
+        if size < 2:
+            raise InvalidInput(("query", "resolution"), f"a figure needs {name} >= 2")
+        if size > settings.figure_max_resolution:
+            raise LimitExceeded(
+                "figure_max_resolution",
+                settings.figure_max_resolution,
+                size,
+                f"{name} of a figure",
+                ("query", "resolution"),
+            )
+    for name, (low, high) in (("wx", grid.wx_range), ("wrec", grid.wrec_range)):
+        if not low < high:
+            raise InvalidInput(("query", f"{name}_max"), f"must be > {name}_min ({low})")
+    return grid
+
+
+def _figure_points(settings: Settings, points: Sequence[tuple[float, float]]) -> None:
+    if len(points) > settings.figure_max_points:
+        raise LimitExceeded(
+            "figure_max_points",
+            settings.figure_max_points,
+            len(points),
+            "points",
+            ("query", "points"),
+        )
+
+
+def zoom_query(
+    zoom: Annotated[bool, Query(description="Draw the zoom panel next to the overview.")] = True,
+    zoom_wx_min: Annotated[_Finite, Query(description="Zoom window, left edge.")] = -0.1,
+    zoom_wx_max: Annotated[_Finite, Query(description="Zoom window, right edge.")] = 2.1,
+    zoom_wrec_min: Annotated[_Finite, Query(description="Zoom window, bottom edge.")] = -0.1,
+    zoom_wrec_max: Annotated[_Finite, Query(description="Zoom window, top edge.")] = 2.1,
+) -> figures.Window | None:
+    """The second panel's window (the tutorial's [-0.1, 2.1] square), or None for no zoom."""
+    if not zoom:
+        return None
+    for name, low, high in (
+        ("wx", zoom_wx_min, zoom_wx_max),
+        ("wrec", zoom_wrec_min, zoom_wrec_max),
+    ):
+        if not low < high:
+            raise InvalidInput(("query", f"zoom_{name}_max"), f"must be > zoom_{name}_min ({low})")
+        if not math.isfinite(high - low):
+            raise InvalidInput(
+                ("query", f"zoom_{name}_max"), f"zoom_{name}_max - zoom_{name}_min overflows"
+            )
+    return figures.Window(zoom_wx_min, zoom_wx_max, zoom_wrec_min, zoom_wrec_max)
+
+
+ZoomQueryDep = Annotated[figures.Window | None, Depends(zoom_query)]
+
+
+# -- caching ----------------------------------------------------------------------------
+
+
+def _etag(key: dict[str, Any]) -> str:
+    canonical = json.dumps({**key, "drawing": _DRAWING_VERSION}, sort_keys=True)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    given = request.headers.get("if-none-match")
+    if given is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in given.split(",")]
+    return "*" in tags or etag in tags
+
+
+async def _image(
+    request: Request,
+    settings: Settings,
+    compute: ComputeDep,
+    key: dict[str, Any],
+    fmt: figures.ImageFormat,
+    draw: Callable[[], bytes],
+) -> Response:
+    """304 when the client's copy is current, else the image ``draw`` renders (in a thread)."""
+    etag = _etag({**key, "format": fmt})
+    seconds = settings.figure_cache_seconds
+    scope = "private" if settings.api_token is not None else "public"
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"{scope}, max-age={seconds}" if seconds else "no-cache",
+    }
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    body = await compute.run(draw)
+    return Response(body, media_type=figures.MEDIA_TYPES[fmt], headers=headers)
+
+
+def _dataset_key(ref: DatasetRef) -> dict[str, Any]:
+    return ref.model_dump(mode="json", exclude_none=True)
+
+
+# -- drawing (blocking: runs in a worker thread) ------------------------------------------
+
+
+def _surfaces(
+    dataset: Dataset, windows: Sequence[figures.Window], nx: int, ny: int
+) -> list[figures.Surface]:
+    return [
+        loss_surface(dataset, (w.wx_min, w.wx_max), (w.wrec_min, w.wrec_max), nx=nx, ny=ny)
+        for w in windows
+    ]
+
+
+def _draw_loss_surface(
+    resolve: Callable[[], Dataset],
+    windows: Sequence[figures.Window],
+    grid: Grid,
+    points: Sequence[tuple[float, float]],
+    size: figures.ImageSize,
+    fmt: figures.ImageFormat,
+) -> bytes:
+    panels = _surfaces(resolve(), windows, grid.nx, grid.ny)
+    return figures.render(figures.loss_surface_figure(panels, points, size), fmt)
+
+
+def _draw_gradient_over_time(
+    resolve: Callable[[], Dataset],
+    points: Sequence[tuple[float, float]],
+    size: figures.ImageSize,
+    fmt: figures.ImageFormat,
+) -> bytes:
+    result = gradient_over_time(resolve(), points)
+    return figures.render(figures.gradient_over_time_figure(result, points, size), fmt)
+
+
+# -- routes -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/figures/loss-surface.{fmt}",
+    response_class=Response,
+    responses=_image_responses("The two-panel loss surface.", 404, 413, 422, 429),
+)
+async def loss_surface_image(
+    request: Request,
+    fmt: FormatPath,
+    ref: DatasetQueryDep,
+    grid: GridQueryDep,
+    zoom: ZoomQueryDep,
+    points: PointsQueryDep,
+    size: SurfaceSizeDep,
+    datasets: DatasetsDep,
+    compute: ComputeDep,
+    settings: SettingsDep,
+) -> Response:
+    """The tutorial's loss-surface figure: overview and zoom, log colours, annotated points.
+
+    The overview window is `wx_min`..`wrec_max` (default [-3, 3]²), the zoom window
+    `zoom_wx_min`..`zoom_wrec_max` (default [-0.1, 2.1]², `zoom=false` drops it); colours
+    and contour levels are the tutorial's, logspace(-0.2, 8, 30) on loss + 1; cells whose
+    loss overflowed are hatched grey.
+    """
+    grid = _figure_grid(settings, grid)
+    _figure_points(settings, points)
+    windows = [figures.Window(*grid.wx_range, *grid.wrec_range)]
+    if zoom is not None:
+        windows.append(zoom)
+    n, width = datasets.shape(ref, ("query",))
+    seconds = len(windows) * surface_seconds(n, width, grid.nx, grid.ny)
+    check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
+    key = {
+        "figure": "loss-surface",
+        "dataset": _dataset_key(ref),
+        "windows": [astuple(w) for w in windows],
+        "grid": [grid.nx, grid.ny],
+        "points": points,
+        "size": astuple(size),
+    }
+
+    def draw() -> bytes:
+        return _draw_loss_surface(
+            lambda: datasets.resolve(ref, ("query",)), windows, grid, points, size, fmt
+        )
+
+    return await _image(request, settings, compute, key, fmt, draw)
+
+
+@router.get(
+    "/figures/gradient-over-time.{fmt}",
+    response_class=Response,
+    responses=_image_responses("dξ/dS_k over time at each point.", 404, 413, 422, 429),
+)
+async def gradient_over_time_image(
+    request: Request,
+    fmt: FormatPath,
+    ref: DatasetQueryDep,
+    points: PointsQueryDep,
+    size: GradientSizeDep,
+    datasets: DatasetsDep,
+    compute: ComputeDep,
+    settings: SettingsDep,
+) -> Response:
+    """One line per point of dξ/dS_k summed over sequences, symlog y, k = n..0 left to right."""
+    _figure_points(settings, points)
+    n, width = datasets.shape(ref, ("query",))
+    seconds = gradient_over_time_seconds(n, width, len(points))
+    check_budget(settings, seconds, "the gradient over time", ("query", "points"))
+    key = {
+        "figure": "gradient-over-time",
+        "dataset": _dataset_key(ref),
+        "points": points,
+        "size": astuple(size),
+    }
+
+    def draw() -> bytes:
+        return _draw_gradient_over_time(
+            lambda: datasets.resolve(ref, ("query",)), points, size, fmt
+        )
+
+    return await _image(request, settings, compute, key, fmt, draw)
+
+
+@router.get(
+    "/jobs/{job_id}/figure.{fmt}",
+    response_class=Response,
+    responses=_image_responses(
+        "The job's trajectory (every start) on the loss surface.", 404, 409, 413, 422, 429, 503
+    ),
+)
+async def job_figure(
+    request: Request,
+    job_id: Annotated[str, Path(min_length=1, max_length=64, description="A job id.")],
+    fmt: FormatPath,
+    size: SurfaceSizeDep,
+    jobs: JobsDep,
+    datasets: DatasetsDep,
+    compute: ComputeDep,
+    settings: SettingsDep,
+    resolution: Annotated[
+        int, Query(ge=2, description="Grid points per axis of the surface.")
+    ] = 50,
+) -> Response:
+    """A finished job's path on the loss surface: overview and a zoom on the final points.
+
+    409 while the job is queued or running; 404 for an unknown job or one that recorded
+    no trajectory.
+    """
+    if resolution > settings.figure_max_resolution:
+        raise LimitExceeded(
+            "figure_max_resolution",
+            settings.figure_max_resolution,
+            resolution,
+            "resolution",
+            ("query", "resolution"),
+        )
+    job = await anyio.to_thread.run_sync(jobs.get, job_id)
+    if not job.finished:
+        raise Conflict(f"job {job_id} is {job.status}; its figure exists once it ends")
+    if job.n_trajectories == 0:
+        await anyio.to_thread.run_sync(jobs.trajectory, job_id, None)  # the 404 that says why
+    train = await anyio.to_thread.run_sync(jobs.request, job_id)
+    n, width = datasets.shape(train)
+    seconds = 2 * surface_seconds(n, width, resolution, resolution)
+    check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
+    key = {
+        "figure": "job",
+        "job": job.id,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "resolution": resolution,
+        "size": astuple(size),
+    }
+    best = job.result.best_start if job.result is not None else None
+
+    def draw() -> bytes:
+        paths = [jobs.trajectory(job_id, start)[1] for start in range(job.n_trajectories)]
+        windows = figures.job_windows(paths)
+        panels = _surfaces(datasets.resolve(train), windows, resolution, resolution)
+        diverged = job.result is not None and job.result.diverged
+        title = f"Job {job_id} ({job.status}{', diverged' if diverged else ''})"
+        fig = figures.trajectory_figure(panels, paths, size, best=best, title=title)
+        return figures.render(fig, fmt)
+
+    return await _image(request, settings, compute, key, fmt, draw)

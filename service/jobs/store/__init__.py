@@ -1,0 +1,1 @@
+"""Where job records live: the rules (base), and the SQLite and Redis implementations."""

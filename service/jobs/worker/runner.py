@@ -1,0 +1,295 @@
+"""Running one job inside a worker: claim it, train with a watchful callback, record the end.
+
+The training loop stays fast because its callback only stores the latest progress and
+reads three flags; a monitor thread does the I/O every ``TICK`` seconds: it writes the
+progress and the heartbeat, reads the cancel flag, and notices when the worker's consumer
+process is gone. Every way a job can end maps to one final transition:
+
+- training returns: ``succeeded`` with result and trajectories;
+- DELETE: ``cancelled`` (seen within one tick, so well under a second);
+- wall time over ``job_timeout``: ``failed`` with a timeout problem;
+- bad input the API could not see (e.g. a dataset deleted meanwhile): ``failed`` with it;
+- the worker is stopped (SIGTERM/SIGINT) or orphaned: back to ``queued`` and re-enqueued,
+  so another worker, or this one after a restart, runs it again from the start;
+- the job stops being this worker's (a reaper requeued or ended it while this worker
+  could not reach the store): the worker drops it without recording anything.
+
+Recording the end is retried (backoff up to ``END_RETRY_MAX`` seconds between tries, for
+up to ``end_record_timeout`` seconds) while the monitor keeps the heartbeat going, so an
+outage of Redis or a full disk delays the record of a finished job but does not turn it
+into a lost one. When the trajectories alone cannot be written (the disk stays full),
+the job is recorded without them after ``TRAJECTORY_GIVE_UP`` seconds, saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import InvalidInputError
+from core.training import Progress, Trajectory
+from service.config import Settings
+from service.datasets.store import DatasetRegistry
+from service.errors import ServiceError, field_to_loc
+from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, problem
+from service.jobs.queue import JobQueue
+from service.jobs.schemas import TrainRequest
+from service.jobs.store.base import (
+    Beat,
+    JobNotFoundError,
+    JobStore,
+    StoreFullError,
+    StoreUnavailableError,
+)
+from service.jobs.worker.training import progress_of, run_training
+
+logger = logging.getLogger("rnnlab.jobs")
+
+TICK = 0.2  # seconds between progress/heartbeat writes and cancel checks
+END_RETRY_MAX = 5.0  # longest wait between two tries to record a job's end
+TRAJECTORY_GIVE_UP = 60.0  # seconds of failed trajectory writes before recording without
+
+
+class JobCancelledError(Exception):
+    """A DELETE asked the running job to stop."""
+
+
+class JobTimeoutError(Exception):
+    """The job ran longer than ``job_timeout``."""
+
+
+class WorkerOrphanedError(Exception):
+    """The consumer process that started this worker is gone."""
+
+
+class JobAbandonedError(Exception):
+    """The job is no longer this worker's: a reaper requeued or ended it."""
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process needs to run jobs."""
+
+    settings: Settings
+    store: JobStore
+    queue: JobQueue
+    datasets: DatasetRegistry
+    consumer_pid: int | None = None  # the worker's parent; None: do not watch it
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Ending:
+    """The final transition of a job."""
+
+    status: JobStatus
+    result: JobResult | None = None
+    error: dict[str, Any] | None = None
+    trajectories: list[Trajectory] = field(default_factory=list)
+
+
+def run_job(ctx: WorkerContext, job_id: str) -> None:
+    """Run one job to its end (or put it back in the queue when this worker stops)."""
+    try:
+        record = ctx.store.start(job_id, worker_name())
+    except JobNotFoundError:
+        logger.warning("job %s: no record, skipping its task", job_id)
+        return
+    if record is None:  # cancelled while queued, or already run
+        return
+    logger.info("job %s: running (attempt %d)", job_id, record.attempts)
+    monitor = _Monitor(ctx, record)
+    monitor.start()
+    try:
+        ending = _train(ctx, record, monitor)
+        _record_end(ctx, job_id, ending, monitor)
+    except (WorkerOrphanedError, KeyboardInterrupt) as exc:
+        monitor.stop()
+        _requeue(ctx, record)
+        if isinstance(exc, KeyboardInterrupt):
+            raise  # huey logs the interrupted task and the worker exits
+        return
+    except JobAbandonedError:
+        logger.warning("job %s: taken from this worker (requeued or ended); dropped", job_id)
+        return
+    finally:
+        monitor.stop()
+    logger.info("job %s: %s", job_id, ending.status)
+
+
+def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
+    """Train, and say how the job ends; only a stopping worker escapes as an exception."""
+    try:
+        request = TrainRequest.model_validate_json(ctx.store.get_request(record.id))
+        dataset = ctx.datasets.resolve(request)
+        outcome = run_training(request, dataset, monitor.callback)
+    except (WorkerOrphanedError, JobAbandonedError):
+        raise
+    except JobCancelledError:
+        detail = "the job was cancelled by a DELETE request"
+        return _Ending("cancelled", error=problem("cancelled", "Cancelled", 409, detail))
+    except JobTimeoutError:
+        detail = (
+            f"the job ran longer than job_timeout={ctx.settings.job_timeout:g} s "
+            "(setting RNNLAB_JOB_TIMEOUT)"
+        )
+        return _Ending("failed", error=problem("timeout", "Timeout", 504, detail))
+    except ServiceError as exc:  # e.g. its dataset was deleted after the job was accepted
+        error = problem(exc.slug, exc.title, exc.status, exc.detail) | exc.extensions()
+        return _Ending("failed", error=error)
+    except InvalidInputError as exc:
+        error = problem("validation-error", "Invalid Input", 422, f"{exc.field}: {exc.message}")
+        error["errors"] = [{"loc": ["body", *field_to_loc(exc.field)], "msg": exc.message}]
+        return _Ending("failed", error=error)
+    except Exception as exc:
+        logger.exception("job %s: training raised", record.id)
+        detail = f"training raised {type(exc).__name__}: {exc}"
+        return _Ending("failed", error=problem("job-error", "Job Error", 500, detail))
+    return _Ending("succeeded", result=outcome.result, trajectories=outcome.trajectories)
+
+
+def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Monitor) -> None:
+    """Store the trajectories, then the final transition, retrying through outages.
+
+    Even a job a reaper requeued meanwhile is recorded: this worker has its true outcome
+    (training is deterministic), and the worker that took it over is told to let go.
+    Gives up (logging it) after ``end_record_timeout`` seconds; a reaper then runs the job
+    again.
+    """
+    settings = ctx.settings
+    deadline = time.monotonic() + settings.end_record_timeout
+    trajectories, trajectory_error = ending.trajectories, None
+    first_failure: float | None = None
+    wait = 0.2
+    while True:
+        try:
+            if trajectories:
+                ctx.store.put_trajectories(job_id, trajectories)
+            ctx.store.finish(
+                job_id,
+                ending.status,
+                result=ending.result,
+                error=ending.error,
+                progress=monitor.progress(),
+                n_trajectories=len(trajectories),
+                trajectory_error=trajectory_error,
+                over_lost=True,
+            )
+            if first_failure is not None:
+                logger.info("job %s: end recorded after the store came back", job_id)
+            return
+        except JobNotFoundError:  # a reaper ended it and the retention purged it meanwhile
+            ctx.store.delete(job_id)  # drop trajectories written for nothing
+            logger.warning("job %s: its record was purged before it finished", job_id)
+            return
+        except StoreUnavailableError as exc:
+            now = time.monotonic()
+            if first_failure is None:
+                first_failure = now
+                logger.warning("job %s: cannot record its end yet (%s); retrying", job_id, exc)
+            full_for = now - first_failure if isinstance(exc, StoreFullError) else 0.0
+            if trajectories and full_for > TRAJECTORY_GIVE_UP:
+                logger.error("job %s: recording it without its trajectories (%s)", job_id, exc)
+                trajectories, trajectory_error = [], f"not kept: the store was full ({exc})"
+                continue
+            if now > deadline:
+                logger.error(
+                    "job %s: could not record its end (%s) within end_record_timeout=%g s; "
+                    "a reaper will run it again",
+                    job_id,
+                    ending.status,
+                    settings.end_record_timeout,
+                )
+                return
+            time.sleep(wait)
+            wait = min(wait * 2, END_RETRY_MAX)
+
+
+def _requeue(ctx: WorkerContext, record: JobRecord) -> None:
+    """Hand the job back to the queue: this worker is stopping before it could finish.
+
+    ``record`` is the job as claimed, so its progress is the untouched initial one.
+    """
+    try:
+        if ctx.store.requeue(record.id, record.progress, refund=True) is not None:
+            ctx.queue.enqueue(record.id)
+            logger.warning("job %s: worker stopping, job put back in the queue", record.id)
+    except Exception:  # the reaper fails it later if this did not get through
+        logger.exception("job %s: could not requeue", record.id)
+
+
+class _Monitor:
+    """The job's link to the world while core trains: heartbeat, progress, cancel, deadline."""
+
+    def __init__(self, ctx: WorkerContext, record: JobRecord) -> None:
+        self._ctx = ctx
+        self._job_id = record.id
+        self._deadline = time.monotonic() + ctx.settings.job_timeout
+        self._latest: Progress | None = None
+        self._written: Progress | None = None
+        self._cancel = threading.Event()
+        self._abandon = threading.Event()
+        self._orphaned = threading.Event()
+        self._claim = (record.worker or worker_name(), record.attempts)
+        self._outage = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"job-{record.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def callback(self, progress: Progress) -> None:
+        """Called by core every iteration: keep it to a few attribute reads."""
+        self._latest = progress
+        if self._abandon.is_set():
+            raise JobAbandonedError
+        if self._cancel.is_set():
+            raise JobCancelledError
+        if self._orphaned.is_set():
+            raise WorkerOrphanedError
+        if time.monotonic() > self._deadline:
+            raise JobTimeoutError
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandon.is_set()
+
+    def progress(self) -> JobProgress | None:
+        latest = self._latest
+        return None if latest is None else progress_of(latest)
+
+    def _run(self) -> None:
+        consumer = self._ctx.consumer_pid
+        while not self._stop.wait(TICK):
+            latest = self._latest
+            try:
+                progress = self.progress() if latest is not self._written else None
+                beat = self._ctx.store.beat(self._job_id, *self._claim, progress)
+                self._written = latest
+                if self._outage:
+                    logger.info("job %s: heartbeats written again", self._job_id)
+                    self._outage = False
+                if beat is Beat.CANCEL:
+                    self._cancel.set()
+                elif beat is Beat.ABANDON:
+                    self._abandon.set()
+            except StoreUnavailableError as exc:
+                if not self._outage:  # once per outage, not every tick
+                    logger.warning("job %s: heartbeats not written: %s", self._job_id, exc)
+                    self._outage = True
+            except Exception:  # never let the heartbeat die with the job still running
+                logger.exception("job %s: monitor pass failed", self._job_id)
+            if consumer is not None and os.getppid() != consumer:
+                self._orphaned.set()

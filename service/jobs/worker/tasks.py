@@ -1,0 +1,45 @@
+"""The huey task a worker runs for a job, registered on the backend's queue.
+
+The API registers the same task (so it can enqueue it by name) but never runs it; the
+worker-side state (dataset registry, the consumer's pid to watch) is built on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from service.config import Settings
+from service.datasets.store import DatasetRegistry
+from service.jobs.worker.runner import WorkerContext, run_job
+
+if TYPE_CHECKING:
+    from service.jobs.backend import JobBackend
+
+CONSUMER_PID_ENV = "RNNLAB_CONSUMER_PID"
+
+
+def register_tasks(backend: JobBackend, settings: Settings) -> None:
+    """Register the training task on ``backend.queue``."""
+    context: WorkerContext | None = None
+
+    def train(job_id: str, task: Any = None) -> None:
+        nonlocal context
+        if context is None:
+            context = WorkerContext(
+                settings=settings,
+                store=backend.store,
+                queue=backend.queue,
+                datasets=DatasetRegistry(settings),
+                consumer_pid=_consumer_pid(),
+            )
+        run_job(context, job_id)
+
+    backend.queue.register(train)
+
+
+def _consumer_pid() -> int | None:
+    """The pid of the consumer that forked this worker (set by ``service.jobs.worker.consumer``)."""
+    value = os.environ.get(CONSUMER_PID_ENV)
+    pid = int(value) if value else None
+    return None if pid == os.getpid() else pid  # thread workers run in the consumer itself

@@ -1,0 +1,1 @@
+"""Predictions of the network for new sequences (/predict)."""

@@ -1,0 +1,66 @@
+"""/predict: outputs of the network for new sequences of any length."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from service.analysis import compute as analysis
+from service.config import Settings, SettingsDep
+from service.errors import InvalidInput, LimitExceeded
+from service.predict.schemas import PredictRequest, PredictResponse
+from service.web.body import BodyRoute
+from service.web.compute import ComputeDep
+from service.web.encoding import json_response
+from service.web.problems import problem_responses
+
+router = APIRouter(tags=["predict"], route_class=BodyRoute)
+
+
+@router.post(
+    "/predict", response_model=PredictResponse, responses=problem_responses(404, 409, 413, 422, 429)
+)
+async def post_predict(
+    body: PredictRequest, request: Request, settings: SettingsDep, compute: ComputeDep
+) -> Response:
+    """Outputs (and rounded counts) for each sequence, with given weights or a job's."""
+    _check_limits(body, settings)
+    if body.weights is not None:
+        wx, wrec = body.weights.wx, body.weights.wrec
+    else:
+        resolve = request.app.state.resolve_job_weights
+        if resolve is None:
+            raise InvalidInput(("body", "job_id"), "this server has no training jobs; give weights")
+        wx, wrec = await resolve(body.job_id)
+    return json_response(await compute.run(analysis.predict_payload, body.sequences, wx, wrec))
+
+
+def _check_limits(body: PredictRequest, settings: Settings) -> None:
+    n = len(body.sequences)
+    if n > settings.max_predict_sequences:
+        raise LimitExceeded(
+            "max_predict_sequences",
+            settings.max_predict_sequences,
+            n,
+            "sequences",
+            ("body", "sequences"),
+        )
+    lengths = [len(row) for row in body.sequences]
+    longest = max(lengths)
+    if longest > settings.max_sequence_length:
+        raise LimitExceeded(
+            "max_sequence_length",
+            settings.max_sequence_length,
+            longest,
+            "the longest sequence",
+            ("body", "sequences", lengths.index(longest)),
+        )
+    padded = n * longest  # sequences are computed side by side, left-padded to the longest
+    if padded > settings.max_predict_elements:
+        raise LimitExceeded(
+            "max_predict_elements",
+            settings.max_predict_elements,
+            padded,
+            "sequences x longest sequence",
+            ("body", "sequences"),
+        )

@@ -1,0 +1,253 @@
+"""Request plumbing as plain ASGI middleware (streaming responses pass through untouched).
+
+``RequestContextMiddleware``: an ``X-Request-ID`` on every response (the client's when it
+sent a sane one), one JSON log line per request, and a 500 problem for anything that
+escaped the handlers. ``BodyLimitMiddleware``: request bodies over ``max_body_bytes`` get
+a 413 problem (Starlette's own limit answers plain text when Content-Length is too big).
+``BearerAuthMiddleware``: when a token is configured, every path except the public ones
+needs ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from typing import Any
+
+import anyio
+from fastapi import HTTPException
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.web.context import run_request_end
+from service.web.problems import problem_response
+
+__all__ = [
+    "PUBLIC_PATHS",
+    "BearerAuthMiddleware",
+    "BodyLimitMiddleware",
+    "BodyTimeout",
+    "BodyTooLarge",
+    "RequestContextMiddleware",
+    "is_public",
+]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+PUBLIC_PATHS = frozenset({"/health", "/ready"})
+"""Paths open to everyone, whatever the method; ``GET /`` and ``/static/`` are also open."""
+
+access_logger = logging.getLogger("rnnlab.access")
+error_logger = logging.getLogger("rnnlab.errors")
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether a request skips bearer auth: liveness, readiness and the explorer page."""
+    if path in PUBLIC_PATHS:
+        return True
+    return method in {"GET", "HEAD"} and (path == "/" or path.startswith("/static/"))
+
+
+def _request_id(headers: Headers) -> str:
+    """The client's id when it is short printable ASCII (safe to log and echo), else a new one."""
+    given = headers.get(REQUEST_ID_HEADER)
+    if given and len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Request id, access log, last-resort error answer and end-of-request bookkeeping.
+
+    Every ``send`` must complete within ``send_timeout`` seconds: a client that stops
+    reading its response would otherwise hold the response (and the admission behind it)
+    forever. Such a connection is abandoned, and the request's end callbacks
+    (``service.web.context``) run as for any other.
+    """
+
+    def __init__(self, app: ASGIApp, send_timeout: float = 60.0) -> None:
+        self.app = app
+        self.send_timeout = send_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(Headers(scope=scope))
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        stalled = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started, stalled
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            try:
+                with anyio.fail_after(self.send_timeout):
+                    await send(message)
+            except TimeoutError:
+                stalled = True
+                raise
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if stalled:  # the client stopped reading: drop it (uvicorn closes the connection)
+                access_logger.warning(
+                    "client stopped reading its response; abandoned after send_timeout",
+                    extra={"path": scope["path"], "request_id": request_id},
+                )
+                return
+            error_logger.error(
+                "unhandled error on %s %s (request %s)",
+                scope["method"],
+                scope["path"],
+                request_id,
+                exc_info=exc,
+            )
+            if response_started:
+                raise
+            response = problem_response(
+                500,
+                "an unexpected error occurred; it has been logged",
+                instance=scope["path"],
+                headers={REQUEST_ID_HEADER: request_id},
+            )
+            await response(scope, receive, send)
+            status = 500
+        finally:
+            run_request_end(scope)
+            _log_access(scope, status, started, request_id)
+
+
+def _log_access(scope: Scope, status: int, started: float, request_id: str) -> None:
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    line: dict[str, Any] = {
+        "event": "request",
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "request_id": request_id,
+    }
+    client = scope.get("client")
+    if client:
+        line["client"] = client[0]
+    access_logger.info("request", extra=line)
+
+
+class BearerAuthMiddleware:
+    """401 problem (with WWW-Authenticate) unless the request carries the bearer token."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_public(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode(), self._token
+        ):
+            await self.app(scope, receive, send)
+            return
+        error = "invalid_token" if scheme.lower() == "bearer" else None
+        challenge = 'Bearer realm="rnnlab"' + (f', error="{error}"' if error else "")
+        response = problem_response(
+            401,
+            "this endpoint needs Authorization: Bearer <token>"
+            if error is None
+            else "the bearer token is not valid",
+            slug="unauthorized",
+            title="Unauthorized",
+            instance=scope["path"],
+            headers={"WWW-Authenticate": challenge},
+        )
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body is read past the limit; FastAPI passes HTTPExceptions through."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="Content Too Large")
+
+
+class BodyTimeout(HTTPException):
+    """Raised when a body has not fully arrived within ``body_timeout`` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            status_code=408,
+            detail=f"the request body did not arrive within body_timeout={timeout:g} s "
+            "(setting RNNLAB_BODY_TIMEOUT)",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyLimitMiddleware:
+    """Bodies that are too large or too slow end in a problem instead of holding a worker.
+
+    413 at once when Content-Length is over ``max_body_bytes``, or as soon as the streamed
+    body passes it (the route's body read raises ``BodyTooLarge``); 408 when the whole
+    body has not arrived ``body_timeout`` seconds after the route started reading it.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 60.0) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        deadline: float | None = None
+        complete = False
+
+        async def receive_with_limit() -> Message:
+            nonlocal received, deadline, complete
+            if complete:  # after the body: waiting for a disconnect, no deadline
+                return await receive()
+            if deadline is None:
+                deadline = anyio.current_time() + self.body_timeout
+            try:
+                with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge()
+                complete = not message.get("more_body", False)
+            return message
+
+        await self.app(scope, receive_with_limit, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.max_body_bytes
+        response = problem_response(
+            413,
+            f"the request body is over the limit max_body_bytes={limit} "
+            "(setting RNNLAB_MAX_BODY_BYTES)",
+            slug="limit-exceeded",
+            title="Limit Exceeded",
+            instance=scope["path"],
+            extensions={"limit": {"name": "max_body_bytes", "value": limit}},
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
