@@ -1,1 +1,1 @@
-"""The tutorial's figures as PNG or SVG: drawn with matplotlib, rendered in a process of their own."""
+"""The tutorial's figures as PNG or SVG: drawn with matplotlib in a process of their own."""
