@@ -1,15 +1,15 @@
-"""The app factory: settings in, a FastAPI app out; state is built in the lifespan.
+"""The app factory: settings in, a FastAPI app out.
 
-Importing this module does no work; ``create_app()`` wires routers, error handlers,
-middleware and metrics, and the lifespan builds what requests share (dataset registry,
-compute limiter, readiness check). Other parts extend it in the same places: routers in
-``service.routes.ROUTERS``, shared state in ``lifespan``.
+Importing this module does no work. ``create_app()`` builds the shared state
+(``service.deps.AppState``) and wires the routers of every resource (``ROUTERS``), the
+error handlers, the middleware and /metrics; the lifespan starts what needs I/O (the job
+backend) and stops it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
@@ -19,15 +19,14 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from service.analysis.routes import router as analysis_router
 from service.config import Settings
 from service.datasets.routes import router as datasets_router
-from service.datasets.store import DatasetRegistry
+from service.deps import AppState, app_state
 from service.explorer.routes import router as explorer_router
 from service.figures.routes import router as figures_router
 from service.jobs.lifecycle import jobs_lifespan
 from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
-from service.web.body import BodyBudget
-from service.web.compute import ComputeLimiter, ComputeMetrics, tune_allocator
+from service.web.compute import ComputeMetrics, tune_allocator
 from service.web.headers import SecurityHeadersMiddleware
 from service.web.middleware import (
     BearerAuthMiddleware,
@@ -72,38 +71,28 @@ def _version() -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the shared state; anything entered on ``stack`` is closed at shutdown."""
-    settings: Settings = app.state.settings
+    """Start what needs I/O (the job backend, the figure renderer's pool) and stop it after."""
+    state = app_state(app)
     tune_allocator()
-    async with AsyncExitStack() as stack:
-        app.state.stack = stack
-        app.state.datasets = DatasetRegistry(settings)
-        app.state.body_budget = BodyBudget(settings.max_body_memory)
-        app.state.compute = ComputeLimiter(
-            settings.max_concurrent_computations,
-            settings.max_pending_computations,
-            budget=settings.max_compute_seconds,
-        )
-        # name -> async check returning ({component: "ok" or what is wrong}, warnings)
-        app.state.ready_checks = {"datasets": app.state.datasets.readiness}
-        # Set by the jobs backend: job id -> (wx, wrec) of its trained weights.
-        app.state.resolve_job_weights = None
-        # Training jobs: sets app.state.jobs, the readiness check and the job_id hook.
-        await stack.enter_async_context(jobs_lifespan(app))
-        yield
+    state.ready_checks["datasets"] = state.datasets.readiness
+    try:
+        async with jobs_lifespan(state.settings, state.datasets, state.metrics) as runtime:
+            state.jobs, state.watcher = runtime.jobs, runtime.watcher
+            state.ready_checks["jobs"] = runtime.ready
+            yield
+    finally:
+        state.renderer.close()
 
 
-def _instrument(app: FastAPI) -> None:
-    """/metrics: request counts and latencies per route, in a registry of this app's own
-    (several apps in one process, as in tests, would otherwise share and lose series).
+def _instrument(app: FastAPI, registry: CollectorRegistry) -> None:
+    """/metrics: request counts and latencies per route, computations, process metrics.
 
-    The registry is ``app.state.metrics_registry``: the jobs lifespan adds the job series.
+    The registry is the app's own (``AppState.metrics``; several apps in one process, as
+    in tests, would otherwise share and lose series); the jobs lifespan adds its series.
     """
-    registry = CollectorRegistry()
-    app.state.metrics_registry = registry
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
-    registry.register(ComputeMetrics(app))
+    registry.register(ComputeMetrics(app_state(app).compute))
     Instrumentator(excluded_handlers=["/metrics"], registry=registry).instrument(app).expose(
         app, include_in_schema=False
     )
@@ -121,12 +110,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
         dependencies=[Depends(strict_query)],
     )
-    app.state.settings = settings
+    state = AppState.build(settings)
+    app.state.rnnlab = state
     for router in ROUTERS:
         app.include_router(router)
     install_problem_handlers(app)
     install_openapi(app)
-    _instrument(app)
+    _instrument(app, state.metrics)
     # Each add wraps the previous ones: request id/log, then auth, then the body limit.
     app.add_middleware(
         BodyLimitMiddleware,

@@ -8,15 +8,14 @@ without touching code; the defaults admit real work (grids of 2048 x 2048, datas
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.web.redaction import redact_url
 
-__all__ = ["Settings", "SettingsDep", "get_settings"]
+__all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
@@ -161,6 +160,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Most annotated points (and gradient-over-time lines) per figure.",
     )
+    figure_processes: int = Field(
+        default=1,
+        ge=1,
+        description="Processes that draw figures (matplotlib holds the GIL while it draws).",
+    )
     figure_cache_seconds: int = Field(
         default=3600,
         ge=0,
@@ -252,12 +256,3 @@ class Settings(BaseSettings):
                 f"unix:// URL, got {redact_url(url)!r}"
             )
         return url
-
-
-async def get_settings(request: Request) -> Settings:
-    """The settings the running app was built with (not a fresh read of the environment)."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from core.errors import InvalidInputError
+
 __all__ = [
     "BackendUnavailable",
     "ClientGone",
@@ -22,6 +24,7 @@ __all__ = [
     "QueueFull",
     "ServiceError",
     "field_to_loc",
+    "from_core",
     "problem_type",
 ]
 
@@ -167,6 +170,15 @@ class NotReady(BackendUnavailable):
 
     def extensions(self) -> dict[str, Any]:
         return {"components": self.components, "warnings": self.warnings}
+
+
+def from_core(exc: InvalidInputError, at: Loc = ("body",)) -> InvalidInput:
+    """Core's InvalidInputError as the service's 422, its field located under ``at``.
+
+    The one translation of core's errors: core names a field as the client spelled it
+    (``optimizer.eta_plus``, ``sequences[3][1]``), the caller says where that sits.
+    """
+    return InvalidInput((*at, *field_to_loc(exc.field)), exc.message)
 
 
 def field_to_loc(field: str) -> Loc:

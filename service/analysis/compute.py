@@ -19,7 +19,8 @@ from core.datasets import Dataset
 from core.gradcheck import check_gradient
 from core.model import loss, outputs
 from core.predict import counts, predict
-from core.surface import LossSurface, gradient_over_time, loss_surface
+from core.surface import LossSurface, gradient_over_time, loss_surface_on
+from core.window import Window
 from service.web.encoding import (
     Format,
     csv_response,
@@ -97,15 +98,9 @@ def gradient_check_payload(dataset: Dataset, wx: float, wrec: float, eps: float)
     }
 
 
-def surface(
-    dataset: Dataset,
-    wx_range: tuple[float, float],
-    wrec_range: tuple[float, float],
-    nx: int,
-    ny: int,
-) -> LossSurface:
-    """The loss surface on an nx x ny grid (see ``surface_response`` for its answer)."""
-    return loss_surface(dataset, wx_range, wrec_range, nx=nx, ny=ny)
+def surface(dataset: Dataset, window: Window) -> LossSurface:
+    """The loss surface on ``window``'s grid (see ``surface_response`` for its answer)."""
+    return loss_surface_on(dataset, window)
 
 
 def surface_response(result: LossSurface, fmt: Format) -> Response:

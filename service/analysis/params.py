@@ -7,18 +7,18 @@ points as ``wx:wrec`` pairs. Each is one dependency, so every route parses them 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from core.errors import InvalidInputError
 from core.surface import TUTORIAL_POINTS
-from service.config import SettingsDep
+from core.window import Window
 from service.datasets.schemas import DatasetRef, DatasetSpec
-from service.errors import InvalidInput, LimitExceeded
+from service.deps import SettingsDep
+from service.errors import InvalidInput, LimitExceeded, from_core
 
 __all__ = [
     "DatasetQueryDep",
@@ -83,20 +83,6 @@ async def dataset_query(
 DatasetQueryDep = Annotated[DatasetRef, Depends(dataset_query)]
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A window of weight space sampled on nx x ny evenly spaced points."""
-
-    wx_range: tuple[float, float]
-    wrec_range: tuple[float, float]
-    nx: int
-    ny: int
-
-    @property
-    def points(self) -> int:
-        return self.nx * self.ny
-
-
 async def grid_query(
     settings: SettingsDep,
     wx_min: Annotated[_Finite, Query(description="Left edge of the window.")] = -3.0,
@@ -108,30 +94,28 @@ async def grid_query(
     ] = 50,
     nx: Annotated[int | None, Query(ge=1, description="Grid points along wx.")] = None,
     ny: Annotated[int | None, Query(ge=1, description="Grid points along wrec.")] = None,
-) -> Grid:
+) -> Window:
     """The window and resolution of a surface, checked against the grid limits."""
-    for name, low, high in (("wx", wx_min, wx_max), ("wrec", wrec_min, wrec_max)):
-        if low > high:
-            raise InvalidInput(("query", f"{name}_max"), f"must be >= {name}_min ({low})")
-        if not math.isfinite(high - low):
-            raise InvalidInput(("query", f"{name}_max"), f"{name}_max - {name}_min overflows")
     given = {"nx": nx, "ny": ny}
     sizes = {name: resolution if size is None else size for name, size in given.items()}
+    try:
+        window = Window(wx_min, wx_max, wrec_min, wrec_max, sizes["nx"], sizes["ny"])
+    except InvalidInputError as exc:
+        raise from_core(exc, ("query",)) from None
     for name, size in sizes.items():
         if size > settings.max_resolution:
             field = name if given[name] is not None else "resolution"
             raise LimitExceeded(
                 "max_resolution", settings.max_resolution, size, field, ("query", field)
             )
-    grid = Grid((wx_min, wx_max), (wrec_min, wrec_max), sizes["nx"], sizes["ny"])
-    if grid.points > settings.max_grid_points:
+    if window.size > settings.max_grid_points:
         raise LimitExceeded(
-            "max_grid_points", settings.max_grid_points, grid.points, "nx x ny", ("query",)
+            "max_grid_points", settings.max_grid_points, window.size, "nx x ny", ("query",)
         )
-    return grid
+    return window
 
 
-GridQueryDep = Annotated[Grid, Depends(grid_query)]
+GridQueryDep = Annotated[Window, Depends(grid_query)]
 
 
 def parse_points(text: str) -> list[tuple[float, float]]:

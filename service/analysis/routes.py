@@ -22,13 +22,13 @@ from service.analysis.schemas import (
     LossResponse,
     LossSurfaceResponse,
 )
-from service.config import Settings, SettingsDep
+from service.config import Settings
 from service.datasets.schemas import DatasetRef
-from service.datasets.store import DatasetRegistry, DatasetsDep
+from service.datasets.store import DatasetRegistry
+from service.deps import ComputeDep, DatasetsDep, SettingsDep
 from service.errors import LimitExceeded, Loc
 from service.web.body import BodyRoute
 from service.web.budget import check_budget
-from service.web.compute import ComputeDep
 from service.web.encoding import Format, json_response
 from service.web.negotiation import choose_format, tabular_responses
 from service.web.problems import problem_responses
@@ -148,10 +148,7 @@ async def get_loss_surface(
         ref,
         _QUERY,
         analysis.surface,
-        grid.wx_range,
-        grid.wrec_range,
-        grid.nx,
-        grid.ny,
+        grid,
     )
     return analysis.surface_response(result, fmt)
 

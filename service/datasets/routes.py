@@ -8,13 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
-from service.config import SettingsDep
 from service.datasets.schemas import DatasetOut, DatasetPage, DatasetSource
-from service.datasets.store import DatasetInfo, DatasetRegistry, DatasetsDep, sequences_payload
+from service.datasets.store import DatasetInfo, DatasetRegistry, sequences_payload
+from service.deps import ComputeDep, DatasetsDep, JobsDep, SettingsDep
 from service.errors import Conflict, LimitExceeded
-from service.jobs.routes import JobsDep
 from service.web.body import BodyRoute
-from service.web.compute import ComputeDep
 from service.web.encoding import json_response
 from service.web.problems import problem_responses
 

@@ -23,12 +23,11 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import anyio.to_thread
 import numpy as np
 from cachetools import LRUCache
-from fastapi import Depends, Request
 
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
 from core.errors import InvalidInputError
@@ -49,8 +48,6 @@ __all__ = [
     "TUTORIAL_SPEC",
     "DatasetInfo",
     "DatasetRegistry",
-    "DatasetsDep",
-    "get_datasets",
     "spec_id",
 ]
 
@@ -438,15 +435,6 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     except (ValueError, TypeError, binascii.Error):
         raise InvalidInput(("query", "cursor"), "not a cursor returned by this endpoint") from None
     return created_at, dataset_id
-
-
-async def get_datasets(request: Request) -> DatasetRegistry:
-    """The app's registry (built in the lifespan)."""
-    registry: DatasetRegistry = request.app.state.datasets
-    return registry
-
-
-DatasetsDep = Annotated[DatasetRegistry, Depends(get_datasets)]
 
 
 def sequences_payload(dataset: Dataset) -> list[Any]:

@@ -1,7 +1,9 @@
 """The tutorial's figures as images: core results in, PNG or SVG bytes out.
 
 Pure functions over arrays. Each call builds its own `matplotlib.figure.Figure`
-(no pyplot, no global state) and renders it with the Agg or SVG backend.
+(no pyplot, no global state) and renders it with the Agg or SVG backend. The ``*_image``
+functions do both in one call over plain data, so that a process of
+``service.figures.renderer`` can run them.
 """
 
 from __future__ import annotations
@@ -23,18 +25,24 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
+from core.training import Trajectory
+from core.window import Window
+
 __all__ = [
     "MEDIA_TYPES",
     "TUTORIAL_LEVELS",
     "ImageFormat",
     "ImageSize",
-    "Window",
     "gradient_over_time_figure",
+    "gradient_over_time_image",
     "job_windows",
     "loss_surface_figure",
+    "loss_surface_image",
     "point_colours",
     "render",
+    "thinned",
     "trajectory_figure",
+    "trajectory_image",
 ]
 
 ImageFormat = Literal["png", "svg"]
@@ -104,16 +112,6 @@ class ImageSize:
         return Figure(figsize=(self.width / dpi, self.height / dpi), dpi=dpi, **kwargs)
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A rectangle of the (wx, wrec) plane."""
-
-    wx_min: float
-    wx_max: float
-    wrec_min: float
-    wrec_max: float
-
-
 def render(fig: Figure, fmt: ImageFormat) -> bytes:
     """The figure as PNG or SVG bytes."""
     buf = io.BytesIO()
@@ -123,6 +121,38 @@ def render(fig: Figure, fmt: ImageFormat) -> bytes:
         metadata = {"Date": None} if fmt == "svg" else {"Software": "rnnlab"}
         fig.savefig(buf, format=fmt, dpi=fig.dpi, metadata=metadata)
     return buf.getvalue()
+
+
+def loss_surface_image(
+    panels: Sequence[Surface],
+    points: Sequence[tuple[float, float]],
+    size: ImageSize,
+    fmt: ImageFormat,
+) -> bytes:
+    """``loss_surface_figure`` rendered: the bytes of the image."""
+    return render(loss_surface_figure(panels, points, size), fmt)
+
+
+def gradient_over_time_image(
+    result: GradientSeries,
+    points: Sequence[tuple[float, float]],
+    size: ImageSize,
+    fmt: ImageFormat,
+) -> bytes:
+    """``gradient_over_time_figure`` rendered: the bytes of the image."""
+    return render(gradient_over_time_figure(result, points, size), fmt)
+
+
+def trajectory_image(
+    panels: Sequence[Surface],
+    paths: Sequence[Path],
+    size: ImageSize,
+    best: int | None,
+    title: str,
+    fmt: ImageFormat,
+) -> bytes:
+    """``trajectory_figure`` rendered: the bytes of the image."""
+    return render(trajectory_figure(panels, paths, size, best=best, title=title), fmt)
 
 
 def point_colours(points: Sequence[tuple[float, float]]) -> list[str]:
@@ -267,17 +297,18 @@ def gradient_over_time_figure(
     return fig
 
 
-def job_windows(trajectories: Sequence[Path]) -> tuple[Window, Window]:
+def job_windows(trajectories: Sequence[Path], resolution: int) -> tuple[Window, Window]:
     """Overview and zoom windows for a job figure.
 
     Overview: the tutorial's [-3, 3] square grown to hold every path (capped at ±50).
     Zoom: the final points (held inside the overview) with a margin of at least 1, as the
-    tutorial's [0, 2] around (1, 1).
+    tutorial's [0, 2] around (1, 1). Each is sampled on resolution x resolution points.
     """
+    n = resolution
     paths = [_finite_path(p) for p in trajectories]
     paths = [(wx, wrec) for wx, wrec in paths if wx.size]
     if not paths:
-        return Window(-3, 3, -3, 3), Window(-0.1, 2.1, -0.1, 2.1)
+        return Window(-3, 3, -3, 3, n, n), Window(-0.1, 2.1, -0.1, 2.1, n, n)
     all_wx = np.concatenate([wx for wx, _ in paths])
     all_wrec = np.concatenate([wrec for _, wrec in paths])
 
@@ -295,7 +326,7 @@ def job_windows(trajectories: Sequence[Path]) -> tuple[Window, Window]:
     half = max(1.0, 0.6 * float(np.ptp(final_wx)), 0.6 * float(np.ptp(final_wrec)))
     cx = float(final_wx.min() + final_wx.max()) / 2
     cy = float(final_wrec.min() + final_wrec.max()) / 2
-    return Window(*ox, *oy), Window(cx - half, cx + half, cy - half, cy + half)
+    return Window(*ox, *oy, n, n), Window(cx - half, cx + half, cy - half, cy + half, n, n)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -386,6 +417,15 @@ def _last_inside(
     inside = inside_wx & (wrec >= wrec_range[0]) & (wrec <= wrec_range[1])
     index = int(np.flatnonzero(inside)[-1]) if inside.any() else 0
     return float(np.clip(wx[index], *wx_range)), float(np.clip(wrec[index], *wrec_range))
+
+
+def thinned(path: Trajectory) -> Trajectory:
+    """The path with at most ``_MAX_TRAJECTORY_POINTS`` points, evenly picked, ends kept:
+    what a drawing can show, and small to send to the process that draws it."""
+    if path.wx.size <= _MAX_TRAJECTORY_POINTS:
+        return path
+    idx = np.unique(np.linspace(0, path.wx.size - 1, _MAX_TRAJECTORY_POINTS).astype(np.int64))
+    return Trajectory(path.wx[idx], path.wrec[idx], path.loss[idx])
 
 
 def _finite_path(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

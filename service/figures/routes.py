@@ -2,14 +2,15 @@
 
 The same query always draws the same picture, so every image has a strong ETag (a hash
 of the canonical query) and a Cache-Control lifetime; a matching ``If-None-Match`` is
-answered 304 before anything is computed. Computing and rendering run in worker threads.
+answered 304 before anything is computed. The surfaces and paths are computed in a
+worker thread (``service.web.compute``), the image drawn in a process of its own
+(``service.figures.renderer``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import astuple
 from typing import Annotated, Any, Literal
@@ -21,16 +22,17 @@ from starlette.responses import Response
 
 from core.cost import gradient_over_time_seconds, surface_seconds
 from core.datasets import Dataset
-from core.surface import gradient_over_time, loss_surface
-from service.analysis.params import DatasetQueryDep, Grid, GridQueryDep, PointsQueryDep
-from service.config import Settings, SettingsDep
+from core.errors import InvalidInputError
+from core.surface import GradientOverTime, LossSurface, gradient_over_time, loss_surface_on
+from core.training import Trajectory
+from core.window import Window
+from service.analysis.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
+from service.config import Settings
 from service.datasets.schemas import DatasetRef
-from service.datasets.store import DatasetsDep
-from service.errors import Conflict, InvalidInput, LimitExceeded
-from service.figures import drawing as figures
-from service.jobs.routes import JobsDep
+from service.deps import ComputeDep, DatasetsDep, JobsDep, RendererDep, SettingsDep
+from service.errors import Conflict, InvalidInput, LimitExceeded, from_core
+from service.figures import drawing
 from service.web.budget import check_budget
-from service.web.compute import ComputeDep
 from service.web.problems import problem_responses
 
 __all__ = ["router"]
@@ -58,7 +60,7 @@ def _image_responses(description: str, *errors: int) -> dict[int | str, dict[str
 # -- query parameters -----------------------------------------------------------------
 
 
-def _size_query(default_width: int, default_height: int) -> Callable[..., figures.ImageSize]:
+def _size_query(default_width: int, default_height: int) -> Callable[..., drawing.ImageSize]:
     """A dependency for width/height/dpi with these defaults, checked against the limits."""
 
     def size_query(
@@ -70,7 +72,7 @@ def _size_query(default_width: int, default_height: int) -> Callable[..., figure
         dpi: Annotated[
             int, Query(ge=10, description="Dots per inch (sets text and line sizes).")
         ] = 100,
-    ) -> figures.ImageSize:
+    ) -> drawing.ImageSize:
         for name, value, limit in (
             ("width", width, settings.figure_max_width),
             ("height", height, settings.figure_max_height),
@@ -79,16 +81,16 @@ def _size_query(default_width: int, default_height: int) -> Callable[..., figure
             if value > limit:
                 setting = "figure_max_" + name
                 raise LimitExceeded(setting, limit, value, name, ("query", name))
-        return figures.ImageSize(width, height, dpi)
+        return drawing.ImageSize(width, height, dpi)
 
     return size_query
 
 
-SurfaceSizeDep = Annotated[figures.ImageSize, Depends(_size_query(1000, 400))]
-GradientSizeDep = Annotated[figures.ImageSize, Depends(_size_query(800, 450))]
+SurfaceSizeDep = Annotated[drawing.ImageSize, Depends(_size_query(1000, 400))]
+GradientSizeDep = Annotated[drawing.ImageSize, Depends(_size_query(800, 450))]
 
 
-def _figure_grid(settings: Settings, grid: Grid) -> Grid:
+def _figure_grid(settings: Settings, grid: Window) -> Window:
     """The JSON grid rules, plus what a picture needs: 2..figure_max_resolution, min < max."""
     for name, size in (("nx", grid.nx), ("ny", grid.ny)):
         if size < 2:
@@ -101,7 +103,10 @@ def _figure_grid(settings: Settings, grid: Grid) -> Grid:
                 f"{name} of a figure",
                 ("query", "resolution"),
             )
-    for name, (low, high) in (("wx", grid.wx_range), ("wrec", grid.wrec_range)):
+    for name, low, high in (
+        ("wx", grid.wx_min, grid.wx_max),
+        ("wrec", grid.wrec_min, grid.wrec_max),
+    ):
         if not low < high:
             raise InvalidInput(("query", f"{name}_max"), f"must be > {name}_min ({low})")
     return grid
@@ -119,12 +124,13 @@ def _figure_points(settings: Settings, points: Sequence[tuple[float, float]]) ->
 
 
 def zoom_query(
+    grid: GridQueryDep,
     zoom: Annotated[bool, Query(description="Draw the zoom panel next to the overview.")] = True,
     zoom_wx_min: Annotated[_Finite, Query(description="Zoom window, left edge.")] = -0.1,
     zoom_wx_max: Annotated[_Finite, Query(description="Zoom window, right edge.")] = 2.1,
     zoom_wrec_min: Annotated[_Finite, Query(description="Zoom window, bottom edge.")] = -0.1,
     zoom_wrec_max: Annotated[_Finite, Query(description="Zoom window, top edge.")] = 2.1,
-) -> figures.Window | None:
+) -> Window | None:
     """The second panel's window (the tutorial's [-0.1, 2.1] square), or None for no zoom."""
     if not zoom:
         return None
@@ -134,14 +140,13 @@ def zoom_query(
     ):
         if not low < high:
             raise InvalidInput(("query", f"zoom_{name}_max"), f"must be > zoom_{name}_min ({low})")
-        if not math.isfinite(high - low):
-            raise InvalidInput(
-                ("query", f"zoom_{name}_max"), f"zoom_{name}_max - zoom_{name}_min overflows"
-            )
-    return figures.Window(zoom_wx_min, zoom_wx_max, zoom_wrec_min, zoom_wrec_max)
+    try:
+        return Window(zoom_wx_min, zoom_wx_max, zoom_wrec_min, zoom_wrec_max, grid.nx, grid.ny)
+    except InvalidInputError as exc:
+        raise from_core(exc, ("query", "zoom")) from None
 
 
-ZoomQueryDep = Annotated[figures.Window | None, Depends(zoom_query)]
+ZoomQueryDep = Annotated[Window | None, Depends(zoom_query)]
 
 
 # -- caching ----------------------------------------------------------------------------
@@ -163,12 +168,11 @@ def _not_modified(request: Request, etag: str) -> bool:
 async def _image(
     request: Request,
     settings: Settings,
-    compute: ComputeDep,
     key: dict[str, Any],
-    fmt: figures.ImageFormat,
-    draw: Callable[[], bytes],
+    fmt: drawing.ImageFormat,
+    draw: Callable[[], Any],
 ) -> Response:
-    """304 when the client's copy is current, else the image ``draw`` renders (in a thread)."""
+    """304 when the client's copy is current, else the image that ``draw`` makes."""
     etag = _etag({**key, "format": fmt})
     seconds = settings.figure_cache_seconds
     scope = "private" if settings.api_token is not None else "public"
@@ -178,46 +182,17 @@ async def _image(
     }
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    body = await compute.run(draw)
-    return Response(body, media_type=figures.MEDIA_TYPES[fmt], headers=headers)
+    body = await draw()
+    return Response(body, media_type=drawing.MEDIA_TYPES[fmt], headers=headers)
 
 
 def _dataset_key(ref: DatasetRef) -> dict[str, Any]:
     return ref.model_dump(mode="json", exclude_none=True)
 
 
-# -- drawing (blocking: runs in a worker thread) ------------------------------------------
-
-
-def _surfaces(
-    dataset: Dataset, windows: Sequence[figures.Window], nx: int, ny: int
-) -> list[figures.Surface]:
-    return [
-        loss_surface(dataset, (w.wx_min, w.wx_max), (w.wrec_min, w.wrec_max), nx=nx, ny=ny)
-        for w in windows
-    ]
-
-
-def _draw_loss_surface(
-    resolve: Callable[[], Dataset],
-    windows: Sequence[figures.Window],
-    grid: Grid,
-    points: Sequence[tuple[float, float]],
-    size: figures.ImageSize,
-    fmt: figures.ImageFormat,
-) -> bytes:
-    panels = _surfaces(resolve(), windows, grid.nx, grid.ny)
-    return figures.render(figures.loss_surface_figure(panels, points, size), fmt)
-
-
-def _draw_gradient_over_time(
-    resolve: Callable[[], Dataset],
-    points: Sequence[tuple[float, float]],
-    size: figures.ImageSize,
-    fmt: figures.ImageFormat,
-) -> bytes:
-    result = gradient_over_time(resolve(), points)
-    return figures.render(figures.gradient_over_time_figure(result, points, size), fmt)
+def _surfaces(dataset: Dataset, windows: Sequence[Window]) -> list[LossSurface]:
+    """The loss on each window (blocking: runs in a worker thread)."""
+    return [loss_surface_on(dataset, window) for window in windows]
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -238,6 +213,7 @@ async def loss_surface_image(
     size: SurfaceSizeDep,
     datasets: DatasetsDep,
     compute: ComputeDep,
+    renderer: RendererDep,
     settings: SettingsDep,
 ) -> Response:
     """The tutorial's loss-surface figure: overview and zoom, log colours, annotated points.
@@ -249,9 +225,7 @@ async def loss_surface_image(
     """
     grid = _figure_grid(settings, grid)
     _figure_points(settings, points)
-    windows = [figures.Window(*grid.wx_range, *grid.wrec_range)]
-    if zoom is not None:
-        windows.append(zoom)
+    windows = [grid] if zoom is None else [grid, zoom]
     n, width = datasets.shape(ref, ("query",))
     seconds = len(windows) * surface_seconds(n, width, grid.nx, grid.ny)
     check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
@@ -259,17 +233,16 @@ async def loss_surface_image(
         "figure": "loss-surface",
         "dataset": _dataset_key(ref),
         "windows": [astuple(w) for w in windows],
-        "grid": [grid.nx, grid.ny],
         "points": points,
         "size": astuple(size),
     }
 
-    def draw() -> bytes:
-        return _draw_loss_surface(
-            lambda: datasets.resolve(ref, ("query",)), windows, grid, points, size, fmt
-        )
+    async def draw() -> bytes:
+        dataset = await compute.run(datasets.resolve, ref, ("query",))
+        panels = await compute.run(_surfaces, dataset, windows)
+        return await renderer.render(drawing.loss_surface_image, panels, points, size, fmt)
 
-    return await _image(request, settings, compute, key, fmt, draw)
+    return await _image(request, settings, key, fmt, draw)
 
 
 @router.get(
@@ -285,6 +258,7 @@ async def gradient_over_time_image(
     size: GradientSizeDep,
     datasets: DatasetsDep,
     compute: ComputeDep,
+    renderer: RendererDep,
     settings: SettingsDep,
 ) -> Response:
     """One line per point of dξ/dS_k summed over sequences, symlog y, k = n..0 left to right."""
@@ -299,12 +273,14 @@ async def gradient_over_time_image(
         "size": astuple(size),
     }
 
-    def draw() -> bytes:
-        return _draw_gradient_over_time(
-            lambda: datasets.resolve(ref, ("query",)), points, size, fmt
-        )
+    def series() -> GradientOverTime:
+        return gradient_over_time(datasets.resolve(ref, ("query",)), points)
 
-    return await _image(request, settings, compute, key, fmt, draw)
+    async def draw() -> bytes:
+        result = await compute.run(series)
+        return await renderer.render(drawing.gradient_over_time_image, result, points, size, fmt)
+
+    return await _image(request, settings, key, fmt, draw)
 
 
 @router.get(
@@ -322,6 +298,7 @@ async def job_figure(
     jobs: JobsDep,
     datasets: DatasetsDep,
     compute: ComputeDep,
+    renderer: RendererDep,
     settings: SettingsDep,
     resolution: Annotated[
         int, Query(ge=2, description="Grid points per axis of the surface.")
@@ -357,14 +334,21 @@ async def job_figure(
         "size": astuple(size),
     }
     best = job.result.best_start if job.result is not None else None
+    diverged = job.result is not None and job.result.diverged
+    title = f"Job {job_id} ({job.status}{', diverged' if diverged else ''})"
 
-    def draw() -> bytes:
-        paths = [jobs.trajectory(job_id, start)[1] for start in range(job.n_trajectories)]
-        windows = figures.job_windows(paths)
-        panels = _surfaces(datasets.resolve(train), windows, resolution, resolution)
-        diverged = job.result is not None and job.result.diverged
-        title = f"Job {job_id} ({job.status}{', diverged' if diverged else ''})"
-        fig = figures.trajectory_figure(panels, paths, size, best=best, title=title)
-        return figures.render(fig, fmt)
+    def paths_and_panels() -> tuple[list[Trajectory], list[LossSurface]]:
+        paths = [
+            drawing.thinned(jobs.trajectory(job_id, start)[1])
+            for start in range(job.n_trajectories)
+        ]
+        windows = drawing.job_windows(paths, resolution)
+        return paths, _surfaces(datasets.resolve(train), windows)
 
-    return await _image(request, settings, compute, key, fmt, draw)
+    async def draw() -> bytes:
+        paths, panels = await compute.run(paths_and_panels)
+        return await renderer.render(
+            drawing.trajectory_image, panels, paths, size, best, title, fmt
+        )
+
+    return await _image(request, settings, key, fmt, draw)

@@ -1,23 +1,25 @@
 """The jobs part of the API's lifespan: backend, job service, hooks and the reaper thread.
 
-``create_app``'s lifespan enters :func:`jobs_lifespan`; it sets ``app.state.jobs`` (the
-``JobService`` routes use), adds the job store and queue to the readiness checks,
-installs the hook ``POST /predict`` uses for ``job_id`` and adds the job series to
-/metrics (``app.state.metrics_registry``) for as long as the backend is open.
+The app's lifespan enters :func:`jobs_lifespan`, which opens the backend, starts the
+reaper thread and the watchers' task group, adds the job series to /metrics, and hands
+back a ``JobsRuntime``: the ``JobService`` routes use, the ``JobWatcher`` that follows
+jobs, and the readiness check of the job store and queue.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from service.config import Settings
+from service.datasets.store import DatasetRegistry
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.health import BackendHealth, Components, advice
 from service.jobs.metrics import JobMetrics
@@ -32,19 +34,29 @@ logger = logging.getLogger("rnnlab.jobs")
 READY_TIMEOUT = 3.0  # seconds /ready waits for the backend before answering 503
 
 
+@dataclass(frozen=True)
+class JobsRuntime:
+    """What the running job backend offers the app: the service, the watcher, readiness."""
+
+    jobs: JobService
+    watcher: JobWatcher
+    ready: Callable[[], Awaitable[tuple[Components, list[str]]]]
+
+
 @asynccontextmanager
-async def jobs_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the job backend for the app's settings; close it (and stop the reaper) at exit.
+async def jobs_lifespan(
+    settings: Settings, datasets: DatasetRegistry, metrics: CollectorRegistry
+) -> AsyncIterator[JobsRuntime]:
+    """Open the job backend; close it (and stop the reaper and the watchers) at exit.
 
     Opening never fails on a broken file or an unreachable server: the API starts, its
     stateless endpoints serve, job endpoints answer 503 and ``/ready`` names what is
-    broken, while a log line says what to do about it.
+    broken, while a log line says what to do about it. The job series join ``metrics``
+    for as long as the backend is open.
     """
-    settings: Settings = app.state.settings
     backend = await anyio.to_thread.run_sync(open_backend, settings)
-    jobs = JobService(settings, backend, app.state.datasets)
+    jobs = JobService(settings, backend, datasets)
     health = BackendHealth(backend)
-    app.state.jobs = jobs
 
     async def jobs_ready() -> tuple[Components, list[str]]:
         try:
@@ -54,32 +66,27 @@ async def jobs_lifespan(app: FastAPI) -> AsyncIterator[None]:
             late = f"did not answer within {READY_TIMEOUT:g} s"
             return {"job_store": late, "job_queue": late}, health.warnings()
 
-    async def resolve_job_weights(job_id: str) -> tuple[float, float]:
-        return await anyio.to_thread.run_sync(jobs.trained_weights, job_id)
-
-    app.state.ready_checks["jobs"] = jobs_ready
-    app.state.resolve_job_weights = resolve_job_weights
     components, _ = await jobs_ready()
     for name, state in components.items():
         if state != "ok":
             logger.error("%s unusable at start (%s): %s", name, state, advice(state))
-    metrics = JobMetrics(backend, health)
-    app.state.metrics_registry.register(metrics)
+    collector = JobMetrics(backend, health)
+    metrics.register(collector)
     reaper = _ReaperThread(backend, settings, health)
     reaper.start()
     try:
         async with anyio.create_task_group() as watchers:
-            app.state.job_watcher = JobWatcher(
+            watcher = JobWatcher(
                 jobs,
                 watchers,
                 max_streams=settings.max_event_streams,
                 max_streams_per_job=settings.max_event_streams_per_job,
             )
-            yield
+            yield JobsRuntime(jobs, watcher, jobs_ready)
             watchers.cancel_scope.cancel()
     finally:
         reaper.stop()
-        app.state.metrics_registry.unregister(metrics)
+        metrics.unregister(collector)
         backend.close()
 
 

@@ -17,11 +17,10 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
+from service.deps import JobsDep, WatcherDep
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
 from service.jobs.schemas import Job, JobList, TrainRequest
-from service.jobs.service import JobService
-from service.jobs.watch import JobWatcher
 from service.web.body import BodyRoute
 from service.web.context import on_request_end
 from service.web.encoding import Format, csv_response, json_response, npy_response
@@ -34,24 +33,6 @@ MAX_WAIT = 600.0  # longest ?wait= in seconds
 CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
-
-
-def get_jobs(request: Request) -> JobService:
-    """The app's job service (built in the lifespan)."""
-    jobs: JobService = request.app.state.jobs
-    return jobs
-
-
-JobsDep = Annotated[JobService, Depends(get_jobs)]
-
-
-def get_watcher(request: Request) -> JobWatcher:
-    """The app's job watcher (built in the lifespan)."""
-    watcher: JobWatcher = request.app.state.job_watcher
-    return watcher
-
-
-WatcherDep = Annotated[JobWatcher, Depends(get_watcher)]
 
 
 @router.post(

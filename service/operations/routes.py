@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from service.deps import StateDep
 from service.errors import NotReady
 from service.web.problems import problem_responses
 
@@ -38,11 +39,11 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, responses=problem_responses(503))
-async def ready(request: Request) -> Readiness:
+async def ready(state: StateDep) -> Readiness:
     """Readiness: every component answers (else a 503 problem naming the broken ones)."""
     components: dict[str, str] = {}
     warnings: list[str] = []
-    for check in request.app.state.ready_checks.values():
+    for check in state.ready_checks.values():
         states, notes = await check()
         components.update(states)
         warnings.extend(notes)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import anyio.to_thread
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from service.analysis import compute as analysis
-from service.config import Settings, SettingsDep
-from service.errors import InvalidInput, LimitExceeded
+from service.config import Settings
+from service.deps import ComputeDep, JobsDep, SettingsDep
+from service.errors import LimitExceeded
 from service.predict.schemas import PredictRequest, PredictResponse
 from service.web.body import BodyRoute
-from service.web.compute import ComputeDep
 from service.web.encoding import json_response
 from service.web.problems import problem_responses
 
@@ -21,17 +22,15 @@ router = APIRouter(tags=["predict"], route_class=BodyRoute)
     "/predict", response_model=PredictResponse, responses=problem_responses(404, 409, 413, 422, 429)
 )
 async def post_predict(
-    body: PredictRequest, request: Request, settings: SettingsDep, compute: ComputeDep
+    body: PredictRequest, settings: SettingsDep, compute: ComputeDep, jobs: JobsDep
 ) -> Response:
     """Outputs (and rounded counts) for each sequence, with given weights or a job's."""
     _check_limits(body, settings)
     if body.weights is not None:
         wx, wrec = body.weights.wx, body.weights.wrec
     else:
-        resolve = request.app.state.resolve_job_weights
-        if resolve is None:
-            raise InvalidInput(("body", "job_id"), "this server has no training jobs; give weights")
-        wx, wrec = await resolve(body.job_id)
+        assert body.job_id is not None  # the schema asks for exactly one of the two
+        wx, wrec = await anyio.to_thread.run_sync(jobs.trained_weights, body.job_id)
     return json_response(await compute.run(analysis.predict_payload, body.sequences, wx, wrec))
 
 

@@ -28,7 +28,7 @@ import json
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 import ijson
@@ -44,6 +44,9 @@ from starlette.types import Scope
 
 from service.errors import BackendUnavailable, LimitExceeded
 from service.web.context import on_request_end
+
+if TYPE_CHECKING:
+    from service.deps import AppState
 
 __all__ = [
     "BodyBudget",
@@ -200,8 +203,8 @@ class _BodyRequest(Request):
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
-            limit: int = self.app.state.settings.max_body_numbers
-            budget: BodyBudget = self.app.state.body_budget
+            state: AppState = self.app.state.rnnlab
+            limit, budget = state.settings.max_body_numbers, state.body_budget
             chunks: list[bytes] = []
             commas = 0
             async for chunk in self.stream():
@@ -228,8 +231,8 @@ class _BodyRequest(Request):
             if len(body) < LARGE_BODY:
                 self._json = parse_json(body)
             else:
-                budget: BodyBudget = self.app.state.body_budget
-                budget.reserve(self.scope, (self._commas + 1) * PARSED_NUMBER_BYTES)
+                state: AppState = self.app.state.rnnlab
+                state.body_budget.reserve(self.scope, (self._commas + 1) * PARSED_NUMBER_BYTES)
                 self._json = await anyio.to_thread.run_sync(self._parse_large, body)
         return self._json
 

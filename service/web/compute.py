@@ -23,12 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Request
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -39,11 +39,9 @@ from service.errors import ClientGone, LimitExceeded, QueueFull
 from service.web.context import on_request_end
 
 __all__ = [
-    "ComputeDep",
     "ComputeLimiter",
     "ComputeMetrics",
     "RequestCompute",
-    "get_compute",
     "tune_allocator",
 ]
 
@@ -156,14 +154,14 @@ async def _watch_disconnect(receive: Receive, stop: threading.Event) -> None:
 class ComputeMetrics(Collector):
     """``rnnlab_computations_running`` and ``rnnlab_computations_admitted`` on /metrics."""
 
-    def __init__(self, app: Any) -> None:
-        self._app = app
+    def __init__(self, limiter: ComputeLimiter) -> None:
+        self._limiter = limiter
 
     def describe(self) -> list[Metric]:
         return list(self._families(None))
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._families(getattr(self._app.state, "compute", None))
+        yield from self._families(self._limiter)
 
     @staticmethod
     def _families(limiter: ComputeLimiter | None) -> Iterator[Metric]:
@@ -216,11 +214,3 @@ class RequestCompute:
 
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._limiter.run(self._request, func, *args, **kwargs)
-
-
-async def get_compute(request: Request) -> RequestCompute:
-    """The app's limiter (built in the lifespan), bound to this request."""
-    return RequestCompute(request.app.state.compute, request)
-
-
-ComputeDep = Annotated[RequestCompute, Depends(get_compute)]

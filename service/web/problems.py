@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -24,6 +24,9 @@ from starlette.routing import Match
 from core.errors import InvalidInputError
 from service.errors import ServiceError, field_to_loc, problem_type
 from service.web.body import BodyInvalid, BodyRejected
+
+if TYPE_CHECKING:
+    from service.deps import AppState
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -175,7 +178,8 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> Resp
         }
         return _validation_problem(request, [error])
     if exc.status_code == 413:
-        limit = request.app.state.settings.max_body_bytes
+        state: AppState = request.app.state.rnnlab
+        limit = state.settings.max_body_bytes
         return problem_response(
             413,
             f"the request body is over the limit max_body_bytes={limit} "

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.config import Settings
+from service.deps import app_state
 from tests._net import free_port
 
 PROBLEM = "application/problem+json"
@@ -41,7 +42,7 @@ def computations(app: FastAPI) -> list[str]:
     A request refused "at once" is one that ran nothing: no thread, no core call.
     """
     started: list[str] = []
-    limiter = app.state.compute
+    limiter = app_state(app).compute
     run = limiter.run
 
     async def recording(request: Any, func: Any, *args: Any, **kwargs: Any) -> Any:

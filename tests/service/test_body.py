@@ -12,6 +12,7 @@ import pytest
 
 import service.web.body
 from service.config import Settings
+from service.deps import app_state
 from service.web.body import LARGE_BODY, FloatRows, parse_json
 from tests.service._api import problem, running
 
@@ -97,7 +98,7 @@ async def test_bodies_beyond_the_memory_budget_are_503(tmp_path: Path) -> None:
         body = problem(response, 503)
         assert "max_body_memory" in body["detail"]
         assert int(response.headers["retry-after"]) > 0
-        assert app.state.body_budget.held == 0  # given back when the request ended
+        assert app_state(app).body_budget.held == 0  # given back when the request ended
         ok = await client.post("/datasets", json={"sequences": [[0.5, 1.0]]})
         assert ok.status_code == 201
 

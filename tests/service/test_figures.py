@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from core.datasets import generate, tutorial_dataset
 from core.surface import TUTORIAL_POINTS, gradient_over_time, loss_surface
+from core.window import Window
 from service.figures import drawing as figures
 from tests.service._images import assert_png, assert_svg, png_pixels
 
@@ -105,7 +106,7 @@ def tutorial_like_path(start: tuple[float, float], end: tuple[float, float]) -> 
 
 def test_job_windows_hold_the_paths_and_zoom_on_the_final_points() -> None:
     paths = [tutorial_like_path((-1.5, 2), (1.0, 1.0)), tutorial_like_path((4, -5), (1.0, 1.0))]
-    overview, zoom = figures.job_windows(paths)
+    overview, zoom = figures.job_windows(paths, 50)
     assert overview.wx_min == -3
     assert overview.wx_max > 4
     assert overview.wrec_min < -5
@@ -118,22 +119,22 @@ def test_job_windows_hold_the_paths_and_zoom_on_the_final_points() -> None:
 
 def test_job_windows_ignore_non_finite_steps_and_cap_the_overview() -> None:
     path = Path(np.array([0.0, 1e9, np.nan]), np.array([0.0, -1e9, np.inf]), np.zeros(3))
-    overview, _ = figures.job_windows([path])
+    overview, _ = figures.job_windows([path], 50)
     assert overview.wx_max <= 50 * 1.1
     assert overview.wrec_min >= -50 * 1.1
-    assert figures.job_windows([])[0] == figures.Window(-3, 3, -3, 3)
+    assert figures.job_windows([], 50)[0] == Window(-3, 3, -3, 3, 50, 50)
 
 
 def test_a_diverged_path_zooms_inside_the_overview() -> None:
     path = Path(np.array([0.0, 1e3, 1e30]), np.array([0.0, -1e3, -1e30]), np.zeros(3))
-    overview, zoom = figures.job_windows([path])
+    overview, zoom = figures.job_windows([path], 50)
     assert overview.wx_min <= zoom.wx_min < zoom.wx_max <= overview.wx_max + 1
     assert zoom.wx_max - zoom.wx_min == pytest.approx(2.0)
 
 
 def test_trajectory_figure_marks_start_and_final_point() -> None:
     paths = [tutorial_like_path((-1.5, 2), (1.0, 1.0)), tutorial_like_path((2.5, -1), (1, 1))]
-    overview, zoom = figures.job_windows(paths)
+    overview, zoom = figures.job_windows(paths, 50)
     data = tutorial_dataset()
     panels = [
         loss_surface(data, (w.wx_min, w.wx_max), (w.wrec_min, w.wrec_max), 40, 40)

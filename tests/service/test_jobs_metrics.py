@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from service.config import Settings
+from service.deps import app_state
 from service.jobs.service import JobService
 from service.jobs.store.base import StoreUnavailableError
 from tests._net import free_port
@@ -59,7 +60,7 @@ async def test_queued_jobs_and_the_queue_depth(settings: Settings) -> None:
 
 async def test_one_succeeded_and_one_cancelled(settings: Settings) -> None:
     async with running(settings) as (app, client):
-        jobs: JobService = app.state.jobs
+        jobs: JobService = app_state(app).jobs
         cancelled = (await client.post("/train", json={})).json()
         assert (await client.delete(f"/jobs/{cancelled['id']}")).status_code == 200
         with InlineWorker(jobs.backend):
@@ -77,7 +78,7 @@ async def test_a_failing_store_drops_its_series_and_is_logged_once(
 ) -> None:
     caplog.set_level(logging.INFO, logger="rnnlab.metrics")
     async with running(Settings(data_dir=tmp_path)) as (app, client):
-        store = app.state.jobs.backend.store
+        store = app_state(app).jobs.backend.store
 
         def down() -> dict[str, int]:
             raise StoreUnavailableError("job store jobs.db: disk I/O error")

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.config import Settings
+from service.deps import app_state
 from service.jobs.service import JobService
 from tests.service._api import running
 from tests.service._images import assert_png, assert_svg
@@ -35,7 +36,7 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
 @pytest.fixture
 async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     app, client = api
-    jobs: JobService = app.state.jobs
+    jobs: JobService = app_state(app).jobs
     with InlineWorker(jobs.backend):
         yield client
 

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.config import Settings
+from service.deps import app_state
 from service.jobs.service import JobService
 from tests._net import free_port
 from tests._redis import redis_or_skip
@@ -37,7 +38,7 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
 @pytest.fixture
 async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     app, client = api
-    jobs: JobService = app.state.jobs
+    jobs: JobService = app_state(app).jobs
     with InlineWorker(jobs.backend):
         yield client
 
@@ -312,7 +313,7 @@ async def test_trajectory_of_unfinished_or_unrecorded_jobs(
     app, client = api
     queued = (await client.post("/train", json={})).json()
     assert (await client.get(f"/jobs/{queued['id']}/trajectory")).status_code == 409
-    with InlineWorker(app.state.jobs.backend):
+    with InlineWorker(app_state(app).jobs.backend):
         await client.delete(f"/jobs/{queued['id']}")
         bare = await client.post("/train?wait=30", json={"record_trajectory": False})
     assert (await client.get(f"/jobs/{bare.json()['id']}/trajectory")).status_code == 404
@@ -412,7 +413,7 @@ async def test_finished_jobs_are_404_once_the_retention_has_passed(
         reaper_interval=0.05,
     )
     async with running(settings) as (app, client):
-        jobs: JobService = app.state.jobs
+        jobs: JobService = app_state(app).jobs
         with InlineWorker(jobs.backend):  # (leaving it takes up to 1 s on Redis: BRPOP)
             done = (await client.post("/train?wait=30", json={})).json()
             assert done["status"] == "succeeded"

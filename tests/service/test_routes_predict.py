@@ -85,29 +85,17 @@ async def test_invalid_predictions_are_422(client: httpx.AsyncClient, body: obje
     problem(await client.post("/predict", json=body), 422)
 
 
-async def test_job_id_without_a_jobs_backend_is_422(
-    api: tuple[FastAPI, httpx.AsyncClient],
-) -> None:
-    app, client = api
-    app.state.resolve_job_weights = None  # an API without training jobs
-    response = await client.post("/predict", json={"job_id": "abc", "sequences": [[1]]})
-    assert problem(response, 422)["errors"][0]["loc"] == ["body", "job_id"]
+async def test_job_id_of_an_unknown_job_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/predict", json={"job_id": "01M8N5EGYCBYAJX83TTQ2K8NT2", "sequences": [[1]]}
+    )
+    problem(response, 404)
 
 
-async def test_job_id_uses_the_resolver_hook(api: tuple[FastAPI, httpx.AsyncClient]) -> None:
-    app, client = api
-    asked: list[str] = []
-
-    async def resolve(job_id: str) -> tuple[float, float]:
-        asked.append(job_id)
-        return 2.0, 0.5
-
-    app.state.resolve_job_weights = resolve
-    response = await client.post("/predict", json={"job_id": "job-7", "sequences": [[1, 1]]})
-    assert response.status_code == 200
-    assert asked == ["job-7"]
-    assert response.json()["outputs"] == [2.0 * 0.5 + 2.0]
-    assert response.json()["weights"] == {"wx": 2.0, "wrec": 0.5}
+async def test_job_id_of_a_job_that_has_not_succeeded_is_409(client: httpx.AsyncClient) -> None:
+    queued = (await client.post("/train", json={})).json()["id"]  # no worker runs it here
+    response = await client.post("/predict", json={"job_id": queued, "sequences": [[1]]})
+    assert "queued" in problem(response, 409)["detail"]
 
 
 @pytest.mark.parametrize(
