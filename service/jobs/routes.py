@@ -20,6 +20,7 @@ from starlette.responses import Response
 from service.deps import JobsDep, WatcherDep
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
+from service.jobs.optimizers import OptimizerInfo, optimizer_infos
 from service.jobs.schemas import Job, JobList, TrainRequest
 from service.web.body import BodyRoute
 from service.web.context import on_request_end
@@ -33,6 +34,12 @@ MAX_WAIT = 600.0  # longest ?wait= in seconds
 CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
+
+
+@router.get("/optimizers", response_model=list[OptimizerInfo])
+async def list_optimizers() -> list[OptimizerInfo]:
+    """The optimizers `POST /train` takes, with their hyperparameters, defaults and ranges."""
+    return optimizer_infos()
 
 
 @router.post(

@@ -1,83 +1,29 @@
 """Training jobs: the POST /train body, the public Job and the list page.
 
 The Job is a view of the store's ``JobRecord`` (``Job.of``): the same progress and result
-models, without the workers' bookkeeping. Hyperparameters are declared one by one (so
-OpenAPI lists them), and left unset they take core's defaults for the chosen optimizer.
+models, without the workers' bookkeeping. The optimizer object comes from core's registry
+(``service.jobs.optimizers``); hyperparameters left unset take the optimizer's defaults.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_serializer, model_validator
 
+from core.errors import InvalidInputError
+from core.window import Window
 from service.analysis.schemas import Weights
 from service.datasets.schemas import DatasetRef
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus
+from service.jobs.optimizers import OptimizerSpec
 from service.web.models import FiniteFloat, RequestModel
 from service.web.problems import Problem
 
-__all__ = ["Job", "JobList", "OptimizerName", "OptimizerSpec", "StartsGrid", "TrainRequest"]
+__all__ = ["Job", "JobList", "StartsGrid", "TrainRequest"]
 
-OptimizerName = Literal["rprop", "rprop-", "rprop+", "irprop-", "irprop+", "sgd"]
 TUTORIAL_INITIAL = {"wx": -1.5, "wrec": 2.0}
-
-
-class OptimizerSpec(RequestModel):
-    """An optimizer and its hyperparameters; those left out take the optimizer's defaults."""
-
-    model_config = RequestModel.model_config | {
-        "json_schema_extra": {
-            "examples": [
-                {"name": "rprop"},
-                {"name": "irprop+", "delta_max": 10},
-                {"name": "sgd", "learning_rate": 0.001, "momentum": 0.9},
-            ]
-        }
-    }
-
-    name: OptimizerName = Field(
-        default="rprop",
-        description=(
-            "`rprop`: the tutorial's variant (no step bounds); `rprop-`, `rprop+`, `irprop-`, "
-            "`irprop+`: with step bounds; `sgd`: gradient descent."
-        ),
-    )
-    eta_plus: FiniteFloat | None = Field(
-        default=None, description="RProp step growth (default 1.2)."
-    )
-    eta_minus: FiniteFloat | None = Field(
-        default=None, description="RProp step shrink (default 0.5)."
-    )
-    delta0: FiniteFloat | None = Field(
-        default=None, description="RProp initial step (default 0.001)."
-    )
-    delta_min: FiniteFloat | None = Field(
-        default=None, description="Smallest step of rprop-/rprop+/irprop-/irprop+ (default 1e-6)."
-    )
-    delta_max: FiniteFloat | None = Field(
-        default=None, description="Largest step of rprop-/rprop+/irprop-/irprop+ (default 50)."
-    )
-    learning_rate: FiniteFloat | None = Field(
-        default=None, description="SGD step size (default 0.001)."
-    )
-    momentum: FiniteFloat | None = Field(default=None, description="SGD momentum (default 0).")
-    nesterov: bool | None = Field(
-        default=None, description="SGD Nesterov momentum (default false)."
-    )
-    clip_norm: FiniteFloat | None = Field(
-        default=None, description="SGD: clip the gradient to this norm (default: no clipping)."
-    )
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """The hyperparameters the client gave, as keyword arguments for core."""
-        return {
-            key: value
-            for key, value in self.model_dump(exclude={"name"}).items()
-            if value is not None
-        }
 
 
 class StartsGrid(RequestModel):
@@ -103,16 +49,16 @@ class StartsGrid(RequestModel):
     ny: int = Field(ge=1, description="Grid points along wrec.")
 
     @model_validator(mode="after")
-    def _ordered_window(self) -> StartsGrid:
-        for name, low, high in (
-            ("wx", self.wx_min, self.wx_max),
-            ("wrec", self.wrec_min, self.wrec_max),
-        ):
-            if low > high:
-                raise ValueError(f"{name}_max must be >= {name}_min, got {high} < {low}")
-            if not math.isfinite(high - low):  # linspace's step would overflow to NaN
-                raise ValueError(f"{name}_max - {name}_min must be a finite number")
+    def _a_window(self) -> StartsGrid:
+        self.window()  # the one validation of windows, core's
         return self
+
+    def window(self) -> Window:
+        """The grid as core's window (ValueError, naming the field, when it is not one)."""
+        try:
+            return Window(self.wx_min, self.wx_max, self.wrec_min, self.wrec_max, self.nx, self.ny)
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def points(self) -> int:
@@ -154,7 +100,7 @@ class TrainRequest(DatasetRef):
         description="Where training starts (ignored when `starts` or `starts_grid` is given).",
     )
     optimizer: OptimizerSpec = Field(
-        default_factory=lambda: OptimizerSpec(),
+        default_factory=lambda: OptimizerSpec.model_validate({}),
         description="The optimizer and its hyperparameters.",
     )
     iterations: int = Field(500, ge=1, description="Iterations (full-batch gradient steps).")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings
+from service.jobs.optimizers import markdown_table
 from tests.service._api import live_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +108,8 @@ def test_every_size_limit_has_a_row_with_its_default() -> None:
     for name in Settings.model_fields:
         if name.startswith("max_"):
             assert name in rows, f"{name} is missing from the README's settings tables"
+
+
+def test_the_optimizer_table_is_the_registry_s() -> None:
+    table = README.split("<!-- optimizers:start -->\n", 1)[1].split("\n<!-- optimizers:end -->", 1)[0]
+    assert table == markdown_table(), "regenerate it: python -m service.jobs.optimizers"

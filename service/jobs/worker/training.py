@@ -16,7 +16,7 @@ import numpy as np
 
 from core.datasets import Dataset
 from core.optimizers import make_optimizer
-from core.training import Progress, Trajectory, grid_starts, train, train_many
+from core.training import Progress, Trajectory, train, train_many
 from service.jobs.models import JobProgress, JobResult, StartResult, weights_out
 from service.jobs.schemas import TrainRequest
 from service.web.encoding import finite_or_none
@@ -94,10 +94,7 @@ def run_training(
 def starts_of(request: TrainRequest) -> np.ndarray | None:
     """The (k, 2) starts of a multi-start request; None for a single start (``initial``)."""
     if request.starts_grid is not None:
-        grid = request.starts_grid
-        return grid_starts(
-            (grid.wx_min, grid.wx_max), (grid.wrec_min, grid.wrec_max), grid.nx, grid.ny
-        )
+        return request.starts_grid.window().points
     if request.starts is not None:
         return np.array([(w.wx, w.wrec) for w in request.starts], dtype=np.float64)
     return None
