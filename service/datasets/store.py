@@ -41,7 +41,7 @@ from service.errors import (
     Loc,
     NotFound,
     ServiceError,
-    field_to_loc,
+    from_core,
 )
 
 __all__ = [
@@ -243,7 +243,7 @@ class DatasetRegistry:
                 generator=spec.generator,
             )
         except InvalidInputError as exc:
-            raise InvalidInput((*loc, *field_to_loc(exc.field)), exc.message) from exc
+            raise from_core(exc, loc) from exc
         self._cache.put(key, dataset)
         return dataset
 
@@ -399,7 +399,7 @@ def _build(data: DatasetData, loc: Loc) -> Dataset:
     try:
         return from_sequences(data.sequences, data.targets)
     except InvalidInputError as exc:
-        raise InvalidInput((*loc, *field_to_loc(exc.field)), exc.message) from exc
+        raise from_core(exc, loc) from exc
 
 
 def _is_safe_id(dataset_id: str) -> bool:

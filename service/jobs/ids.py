@@ -38,15 +38,7 @@ def is_job_id(text: str) -> bool:
     return bool(_ID_RE.match(text))
 
 
-def encode_cursor(last_id: str) -> str:
-    """The cursor that continues a listing after ``last_id``.
-
-    It is the id itself: ids sort by age in every backend, so "ids below the cursor" is
-    the next page. Clients treat it as opaque (the schema only promises its pattern).
-    """
-    return last_id
-
-
 def decode_cursor(cursor: str) -> str | None:
-    """The id a cursor continues after, or None when the cursor is not one of ours."""
+    """The id a cursor continues after (a cursor is the last id of its page: ids sort by
+    age in every backend), or None when the cursor is not one of ours."""
     return cursor if is_job_id(cursor) else None

@@ -165,7 +165,7 @@ class Job(BaseModel):
 
     @classmethod
     def of(cls, record: JobRecord) -> Job:
-        return cls.model_validate(record.model_dump(exclude={"request", "heartbeat_at"}))
+        return cls.model_validate(record, from_attributes=True)
 
 
 class JobList(BaseModel):

@@ -33,7 +33,7 @@ from service.errors import (
     QueueFull,
 )
 from service.jobs.backend import JobBackend
-from service.jobs.ids import decode_cursor, encode_cursor, is_job_id, new_job_id
+from service.jobs.ids import decode_cursor, is_job_id, new_job_id
 from service.jobs.models import JobProgress, JobRecord, JobStatus, utcnow
 from service.jobs.queue import QueueUnavailableError
 from service.jobs.schemas import TrainRequest
@@ -178,7 +178,7 @@ class JobService:
             jobs = self.backend.store.list_jobs(status=status, limit=limit + 1, before=before)
         more = len(jobs) > limit
         jobs = jobs[:limit]
-        return jobs, encode_cursor(jobs[-1].id) if more else None
+        return jobs, jobs[-1].id if more else None  # the cursor is the last id
 
     def trajectory(self, job_id: str, start: int | None) -> tuple[JobRecord, Trajectory, int]:
         """The recorded path of a finished job: one start's (default: the reported one)."""

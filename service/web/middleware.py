@@ -21,15 +21,16 @@ from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import LimitExceeded
+from service.web.body import BodyRejected
 from service.web.context import run_request_end
-from service.web.problems import problem_response
+from service.web.problems import problem_response, service_problem
 
 __all__ = [
     "PUBLIC_PATHS",
     "BearerAuthMiddleware",
     "BodyLimitMiddleware",
     "BodyTimeout",
-    "BodyTooLarge",
     "RequestContextMiddleware",
     "is_public",
 ]
@@ -174,13 +175,6 @@ class BearerAuthMiddleware:
         await response(scope, receive, send)
 
 
-class BodyTooLarge(HTTPException):
-    """Raised while a body is read past the limit; FastAPI passes HTTPExceptions through."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail="Content Too Large")
-
-
 class BodyTimeout(HTTPException):
     """Raised when a body has not fully arrived within ``body_timeout`` seconds."""
 
@@ -197,7 +191,7 @@ class BodyLimitMiddleware:
     """Bodies that are too large or too slow end in a problem instead of holding a worker.
 
     413 at once when Content-Length is over ``max_body_bytes``, or as soon as the streamed
-    body passes it (the route's body read raises ``BodyTooLarge``); 408 when the whole
+    body passes it (the route's body read raises ``BodyRejected``); 408 when the whole
     body has not arrived ``body_timeout`` seconds after the route started reading it.
     """
 
@@ -232,22 +226,17 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge()
+                    raise BodyRejected(self._over(received))
                 complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, receive_with_limit, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _over(self, size: int) -> LimitExceeded:
         limit = self.max_body_bytes
-        response = problem_response(
-            413,
-            f"the request body is over the limit max_body_bytes={limit} "
-            "(setting RNNLAB_MAX_BODY_BYTES)",
-            slug="limit-exceeded",
-            title="Limit Exceeded",
-            instance=scope["path"],
-            extensions={"limit": {"name": "max_body_bytes", "value": limit}},
-            headers={"Connection": "close"},
-        )
+        return LimitExceeded("max_body_bytes", limit, size, "the request body (bytes)", ("body",))
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = int(Headers(scope=scope)["content-length"])
+        response = service_problem(self._over(declared), scope["path"], {"Connection": "close"})
         await response(scope, receive, send)

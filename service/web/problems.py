@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -22,11 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from core.errors import InvalidInputError
-from service.errors import ServiceError, field_to_loc, problem_type
+from service.errors import ServiceError, from_core, problem_type
 from service.web.body import BodyInvalid, BodyRejected
-
-if TYPE_CHECKING:
-    from service.deps import AppState
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -36,6 +33,7 @@ __all__ = [
     "install_problem_handlers",
     "problem_response",
     "problem_type",
+    "service_problem",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -83,22 +81,28 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unhandled_exception)
 
 
-async def _service_error(request: Request, exc: ServiceError) -> Response:
+def service_problem(
+    exc: ServiceError, instance: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The one answer of a domain error, for handlers and middleware alike."""
     return problem_response(
         exc.status,
         exc.detail,
         slug=exc.slug,
         title=exc.title,
-        instance=request.url.path,
-        headers=exc.headers,
+        instance=instance,
+        headers={**exc.headers, **(headers or {})},
         extensions=exc.extensions(),
     )
 
 
+async def _service_error(request: Request, exc: ServiceError) -> Response:
+    return service_problem(exc, request.url.path)
+
+
 async def _core_invalid_input(request: Request, exc: InvalidInputError) -> Response:
     """Core names the bad field as the client spelled it; it is a location in the body."""
-    loc = ["body", *field_to_loc(exc.field)]
-    return _validation_problem(request, [{"loc": loc, "msg": exc.message}])
+    return service_problem(from_core(exc), request.url.path)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -166,7 +170,7 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> Resp
     if isinstance(exc, BodyInvalid):
         return _validation_problem(request, [_clean_error(error) for error in exc.errors])
     if isinstance(exc, BodyRejected):
-        return await _service_error(request, exc.error)
+        return service_problem(exc.error, request.url.path, exc.headers)
     headers = dict(exc.headers or {})
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # FastAPI's answer to a JSON body it could not even decode (not UTF-8 text, or
@@ -177,19 +181,6 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> Resp
             "type": "json_invalid",
         }
         return _validation_problem(request, [error])
-    if exc.status_code == 413:
-        state: AppState = request.app.state.rnnlab
-        limit = state.settings.max_body_bytes
-        return problem_response(
-            413,
-            f"the request body is over the limit max_body_bytes={limit} "
-            "(setting RNNLAB_MAX_BODY_BYTES)",
-            slug="limit-exceeded",
-            title="Limit Exceeded",
-            instance=request.url.path,
-            headers=headers,
-            extensions={"limit": {"name": "max_body_bytes", "value": limit}},
-        )
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"

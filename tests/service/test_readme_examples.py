@@ -111,5 +111,7 @@ def test_every_size_limit_has_a_row_with_its_default() -> None:
 
 
 def test_the_optimizer_table_is_the_registry_s() -> None:
-    table = README.split("<!-- optimizers:start -->\n", 1)[1].split("\n<!-- optimizers:end -->", 1)[0]
+    table = README.split("<!-- optimizers:start -->\n", 1)[1].split("\n<!-- optimizers:end -->", 1)[
+        0
+    ]
     assert table == markdown_table(), "regenerate it: python -m service.jobs.optimizers"

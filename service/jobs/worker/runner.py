@@ -35,7 +35,7 @@ from core.errors import InvalidInputError
 from core.training import Progress, Trajectory
 from service.config import Settings
 from service.datasets.store import DatasetRegistry
-from service.errors import ServiceError, field_to_loc
+from service.errors import ServiceError, from_core
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, problem
 from service.jobs.queue import JobQueue
 from service.jobs.schemas import TrainRequest
@@ -145,10 +145,10 @@ def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
     except ServiceError as exc:  # e.g. its dataset was deleted after the job was accepted
         error = problem(exc.slug, exc.title, exc.status, exc.detail) | exc.extensions()
         return _Ending("failed", error=error)
-    except InvalidInputError as exc:
-        error = problem("validation-error", "Invalid Input", 422, f"{exc.field}: {exc.message}")
-        error["errors"] = [{"loc": ["body", *field_to_loc(exc.field)], "msg": exc.message}]
-        return _Ending("failed", error=error)
+    except InvalidInputError as exc:  # as POST /train would have answered it
+        invalid = from_core(exc)
+        error = problem(invalid.slug, invalid.title, invalid.status, invalid.detail)
+        return _Ending("failed", error=error | invalid.extensions())
     except Exception as exc:
         logger.exception("job %s: training raised", record.id)
         detail = f"training raised {type(exc).__name__}: {exc}"
