@@ -26,13 +26,10 @@ from service.jobs.lifecycle import jobs_lifespan
 from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
+from service.web.auth import BearerAuthMiddleware
 from service.web.compute import ComputeMetrics, tune_allocator
 from service.web.headers import SecurityHeadersMiddleware
-from service.web.middleware import (
-    BearerAuthMiddleware,
-    BodyLimitMiddleware,
-    RequestContextMiddleware,
-)
+from service.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.web.openapi import install_openapi
 from service.web.problems import install_problem_handlers
 from service.web.query import strict_query

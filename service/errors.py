@@ -19,10 +19,12 @@ __all__ = [
     "InvalidInput",
     "LimitExceeded",
     "Loc",
+    "NotAcceptable",
     "NotFound",
     "NotReady",
     "QueueFull",
     "ServiceError",
+    "Unauthorized",
     "field_to_loc",
     "from_core",
     "problem_type",
@@ -59,6 +61,26 @@ class NotFound(ServiceError):  # noqa: N818
     status = 404
     title = "Not Found"
     slug = "not-found"
+
+
+class Unauthorized(ServiceError):  # noqa: N818
+    """The server wants a bearer token and the request has none, or a wrong one."""
+
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+    def __init__(self, detail: str, *, invalid: bool = False) -> None:
+        challenge = 'Bearer realm="rnnlab"' + (', error="invalid_token"' if invalid else "")
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class NotAcceptable(ServiceError):  # noqa: N818
+    """The Accept header takes none of the representations the endpoint offers."""
+
+    status = 406
+    title = "Not Acceptable"
+    slug = "not-acceptable"
 
 
 class Conflict(ServiceError):  # noqa: N818

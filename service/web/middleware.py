@@ -3,14 +3,12 @@
 ``RequestContextMiddleware``: an ``X-Request-ID`` on every response (the client's when it
 sent a sane one), one JSON log line per request, and a 500 problem for anything that
 escaped the handlers. ``BodyLimitMiddleware``: request bodies over ``max_body_bytes`` get
-a 413 problem (Starlette's own limit answers plain text when Content-Length is too big).
-``BearerAuthMiddleware``: when a token is configured, every path except the public ones
-needs ``Authorization: Bearer <token>``.
+a 413 problem (Starlette's own limit answers plain text when Content-Length is too big),
+bodies slower than ``body_timeout`` a 408. (Bearer auth: ``service.web.auth``.)
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 import uuid
@@ -27,27 +25,15 @@ from service.web.context import run_request_end
 from service.web.problems import problem_response, service_problem
 
 __all__ = [
-    "PUBLIC_PATHS",
-    "BearerAuthMiddleware",
     "BodyLimitMiddleware",
     "BodyTimeout",
     "RequestContextMiddleware",
-    "is_public",
 ]
 
 REQUEST_ID_HEADER = "X-Request-ID"
-PUBLIC_PATHS = frozenset({"/health", "/ready"})
-"""Paths open to everyone, whatever the method; ``GET /`` and ``/static/`` are also open."""
 
 access_logger = logging.getLogger("rnnlab.access")
 error_logger = logging.getLogger("rnnlab.errors")
-
-
-def is_public(method: str, path: str) -> bool:
-    """Whether a request skips bearer auth: liveness, readiness and the explorer page."""
-    if path in PUBLIC_PATHS:
-        return True
-    return method in {"GET", "HEAD"} and (path == "/" or path.startswith("/static/"))
 
 
 def _request_id(headers: Headers) -> str:
@@ -141,38 +127,6 @@ def _log_access(scope: Scope, status: int, started: float, request_id: str) -> N
     if client:
         line["client"] = client[0]
     access_logger.info("request", extra=line)
-
-
-class BearerAuthMiddleware:
-    """401 problem (with WWW-Authenticate) unless the request carries the bearer token."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self._token = token.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["method"], scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.strip().encode(), self._token
-        ):
-            await self.app(scope, receive, send)
-            return
-        error = "invalid_token" if scheme.lower() == "bearer" else None
-        challenge = 'Bearer realm="rnnlab"' + (f', error="{error}"' if error else "")
-        response = problem_response(
-            401,
-            "this endpoint needs Authorization: Bearer <token>"
-            if error is None
-            else "the bearer token is not valid",
-            slug="unauthorized",
-            title="Unauthorized",
-            instance=scope["path"],
-            headers={"WWW-Authenticate": challenge},
-        )
-        await response(scope, receive, send)
 
 
 class BodyTimeout(HTTPException):

@@ -1,47 +1,45 @@
-"""Which representation a client asked for: ``format=`` first, else the Accept header."""
+"""Which representation a client asked for: ``format=`` first, else the Accept header.
+
+The Accept header is read by python-mimeparse (q-values, wildcards, specificity); among
+equally acceptable types the server prefers JSON, then npy, then CSV. When the header
+accepts none of them the answer is a 406 that lists what the endpoint offers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from service.web.encoding import CSV_MEDIA_TYPE, NPY_MEDIA_TYPE, Format
+import mimeparse
+
+from service.errors import NotAcceptable
+from service.web.encoding import CSV_MEDIA_TYPE, JSON_MEDIA_TYPE, NPY_MEDIA_TYPE, Format
 
 __all__ = ["choose_format", "tabular_responses"]
 
 _MEDIA_FORMATS: dict[str, Format] = {
-    "application/json": "json",
-    "application/x-npy": "npy",
+    JSON_MEDIA_TYPE: "json",
+    NPY_MEDIA_TYPE: "npy",
     "application/octet-stream": "npy",
-    "text/csv": "csv",
+    CSV_MEDIA_TYPE: "csv",
 }
+# Least preferred first: on a tie, mimeparse picks the one listed last.
+_BY_PREFERENCE = [CSV_MEDIA_TYPE, "application/octet-stream", NPY_MEDIA_TYPE, JSON_MEDIA_TYPE]
 
 
 def choose_format(requested: Format | None, accept: str | None) -> Format:
-    """``format=`` wins; else the supported media type the Accept header prefers; else JSON."""
+    """``format=`` wins; else the best type the Accept header takes; NotAcceptable if none."""
     if requested is not None:
         return requested
-    best: tuple[float, int, Format] | None = None
-    for position, item in enumerate((accept or "").split(",")):
-        media, *params = (part.strip() for part in item.split(";"))
-        fmt = _MEDIA_FORMATS.get(media.lower())
-        if fmt is None:
-            continue
-        quality = _quality(params)
-        if quality > 0 and (best is None or (quality, -position) > (best[0], best[1])):
-            best = (quality, -position, fmt)
-    return best[2] if best else "json"
-
-
-def _quality(params: Sequence[str]) -> float:
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
+    if not accept or not accept.strip():
+        return "json"
+    best = mimeparse.best_match(_BY_PREFERENCE, accept)
+    if not best:
+        offered = ", ".join(sorted(set(_MEDIA_FORMATS)))
+        raise NotAcceptable(
+            f"Accept: {accept[:200]} takes none of what this endpoint offers ({offered}); "
+            "or ask with format=json|npy|csv"
+        )
+    return _MEDIA_FORMATS[best]
 
 
 def tabular_responses(description: str) -> dict[int | str, dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from service.web.middleware import is_public
+from service.web.auth import SCHEME, is_public
 from service.web.problems import PROBLEM_MEDIA_TYPE
 
 __all__ = ["install_openapi"]
@@ -53,7 +53,7 @@ def install_openapi(app: FastAPI) -> None:
 
 def _post_process(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {})
-    components.setdefault("securitySchemes", {})["bearerAuth"] = _SECURITY_SCHEME
+    components.setdefault("securitySchemes", {})[SCHEME] = _SECURITY_SCHEME
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             if method not in _METHODS:
@@ -64,7 +64,8 @@ def _post_process(schema: dict[str, Any]) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 _drop_null(parameter["schema"])
             if not is_public(method.upper(), path):
-                operation["security"] = [{"bearerAuth": []}]
+                # Optional: a server without RNNLAB_API_TOKEN wants none.
+                operation["security"] = [{}, {SCHEME: []}]
                 operation["responses"].setdefault("401", _UNAUTHORIZED)
     # FastAPI's default 422 shapes are replaced by Problem everywhere: drop them.
     for name in ("HTTPValidationError", "ValidationError"):

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from service.config import Settings
+from service.web.auth import is_public
 from service.web.logs import json_formatter
-from service.web.middleware import is_public
 from tests.service._api import problem, running
 
 pytestmark = pytest.mark.anyio
@@ -52,7 +52,7 @@ async def test_one_json_access_line_per_request(
     )
 
 
-async def test_bearer_token_protects_everything_but_health_ready_and_the_page(
+async def test_bearer_token_protects_everything_but_health_ready_the_page_and_docs(
     tmp_path: Path,
 ) -> None:
     settings = Settings(data_dir=tmp_path, api_token=SecretStr("s3cret"))
@@ -71,10 +71,10 @@ async def test_bearer_token_protects_everything_but_health_ready_and_the_page(
 
         good = await client.post("/loss", json=LOSS, headers={"Authorization": "Bearer s3cret"})
         assert good.status_code == 200
-        for path in ("/metrics", "/datasets", "/openapi.json", "/loss-surface"):
+        for path in ("/metrics", "/datasets", "/loss-surface", "/jobs"):
             problem(await client.get(path), 401)
-        assert (await client.get("/health")).status_code == 200
-        assert (await client.get("/ready")).status_code == 200
+        for path in ("/health", "/ready", "/openapi.json", "/"):  # the docs hold no secret
+            assert (await client.get(path)).status_code == 200, path
         # Over the body limit or unknown paths: still 401 first for protected paths.
         problem(await client.get("/nowhere"), 401)
 
@@ -88,6 +88,8 @@ def test_public_paths() -> None:
     assert not is_public("GET", "/metrics")
     assert not is_public("GET", "/healthz")
     assert not is_public("GET", "/static")
+    assert is_public("GET", "/openapi.json")
+    assert not is_public("POST", "/openapi.json")
 
 
 async def test_metrics_count_requests_per_route(tmp_path: Path) -> None:

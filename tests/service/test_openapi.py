@@ -70,13 +70,14 @@ def test_every_error_response_is_a_problem(schema: dict[str, Any]) -> None:
                 }, (method, path, status)
 
 
-def test_protected_operations_declare_bearer_auth(schema: dict[str, Any]) -> None:
+def test_protected_operations_declare_an_optional_bearer_token(schema: dict[str, Any]) -> None:
+    """Optional: ``{}`` first, so that generated clients need no token for a server without."""
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     for path, method, operation in _operations(schema):
         if path in {"/health", "/ready"}:
             assert "security" not in operation
         else:
-            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+            assert operation["security"] == [{}, {"bearerAuth": []}], (method, path)
             assert "401" in operation["responses"]
 
 

@@ -31,6 +31,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
+
 from core.errors import InvalidInputError
 from core.training import Progress, Trajectory
 from service.config import Settings
@@ -164,53 +172,68 @@ def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Moni
     Gives up (logging it) after ``end_record_timeout`` seconds; a reaper then runs the job
     again.
     """
-    settings = ctx.settings
-    deadline = time.monotonic() + settings.end_record_timeout
-    trajectories, trajectory_error = ending.trajectories, None
-    first_failure: float | None = None
-    wait = 0.2
-    while True:
-        try:
-            if trajectories:
-                ctx.store.put_trajectories(job_id, trajectories)
-            ctx.store.finish(
-                job_id,
-                ending.status,
-                result=ending.result,
-                error=ending.error,
-                progress=monitor.progress(),
-                n_trajectories=len(trajectories),
-                trajectory_error=trajectory_error,
-                over_lost=True,
-            )
-            if first_failure is not None:
-                logger.info("job %s: end recorded after the store came back", job_id)
-            return
-        except JobNotFoundError:  # a reaper ended it and the retention purged it meanwhile
-            ctx.store.delete(job_id)  # drop trajectories written for nothing
-            logger.warning("job %s: its record was purged before it finished", job_id)
-            return
-        except StoreUnavailableError as exc:
-            now = time.monotonic()
-            if first_failure is None:
-                first_failure = now
-                logger.warning("job %s: cannot record its end yet (%s); retrying", job_id, exc)
-            full_for = now - first_failure if isinstance(exc, StoreFullError) else 0.0
-            if trajectories and full_for > TRAJECTORY_GIVE_UP:
-                logger.error("job %s: recording it without its trajectories (%s)", job_id, exc)
-                trajectories, trajectory_error = [], f"not kept: the store was full ({exc})"
-                continue
-            if now > deadline:
-                logger.error(
-                    "job %s: could not record its end (%s) within end_record_timeout=%g s; "
-                    "a reaper will run it again",
+    kept = _Kept(ending.trajectories)
+    retrying = Retrying(
+        retry=retry_if_exception_type(StoreUnavailableError),
+        wait=wait_exponential(multiplier=0.2, max=END_RETRY_MAX),
+        stop=stop_after_delay(ctx.settings.end_record_timeout),
+        before_sleep=lambda state: kept.failed(job_id, state),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                if kept.trajectories:
+                    ctx.store.put_trajectories(job_id, kept.trajectories)
+                ctx.store.finish(
                     job_id,
                     ending.status,
-                    settings.end_record_timeout,
+                    result=ending.result,
+                    error=ending.error,
+                    progress=monitor.progress(),
+                    n_trajectories=len(kept.trajectories),
+                    trajectory_error=kept.error,
+                    over_lost=True,
                 )
-                return
-            time.sleep(wait)
-            wait = min(wait * 2, END_RETRY_MAX)
+    except JobNotFoundError:  # a reaper ended it and the retention purged it meanwhile
+        ctx.store.delete(job_id)  # drop trajectories written for nothing
+        logger.warning("job %s: its record was purged before it finished", job_id)
+    except StoreUnavailableError:
+        logger.error(
+            "job %s: could not record its end (%s) within end_record_timeout=%g s; "
+            "a reaper will run it again",
+            job_id,
+            ending.status,
+            ctx.settings.end_record_timeout,
+        )
+    else:
+        if kept.first_failure is not None:
+            logger.info("job %s: end recorded after the store came back", job_id)
+
+
+@dataclass
+class _Kept:
+    """The trajectories still to be kept, and why they were dropped if they were."""
+
+    trajectories: list[Trajectory]
+    error: str | None = None
+    first_failure: float | None = None  # monotonic time of the first failed try
+    full_since: float | None = None  # ... of the first failure for a full store
+
+    def failed(self, job_id: str, state: RetryCallState) -> None:
+        """After a failed try: log the first, and drop the trajectories once the store
+        has been full for ``TRAJECTORY_GIVE_UP`` seconds (the outcome matters more)."""
+        exc = state.outcome.exception() if state.outcome is not None else None
+        now = time.monotonic()
+        if self.first_failure is None:
+            self.first_failure = now
+            logger.warning("job %s: cannot record its end yet (%s); retrying", job_id, exc)
+        if not isinstance(exc, StoreFullError):
+            return
+        self.full_since = self.full_since or now
+        if self.trajectories and now - self.full_since > TRAJECTORY_GIVE_UP:
+            logger.error("job %s: recording it without its trajectories (%s)", job_id, exc)
+            self.trajectories, self.error = [], f"not kept: the store was full ({exc})"
 
 
 def _requeue(ctx: WorkerContext, record: JobRecord) -> None:
