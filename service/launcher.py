@@ -90,6 +90,8 @@ class ConsumerProcess:
                 logger.info("job consumer started (pid %d)", self._proc.pid)
 
     def _watch(self) -> None:
+        """Restart the consumer when it dies; one that keeps dying at once, less and less
+        often (a supervisor loop for the life of the server, not a bounded retry)."""
         backoff = 1.0
         while not self._stopping.wait(0.5):
             proc = self._proc

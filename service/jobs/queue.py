@@ -52,7 +52,8 @@ class _OutageAware:
     huey logs a traceback for every failed dequeue and retries at once (Redis) or soon
     (SQLite): an unreachable server printed 60 tracebacks in 10 seconds. Here a failed
     dequeue logs one warning per outage, waits (doubling up to 10 s) and reports "no
-    task"; the first dequeue that works again says so.
+    task"; the first dequeue that works again says so. (Not tenacity: huey's worker loop
+    does the retrying by calling dequeue again; this only paces it and tells it once.)
     """
 
     describe = "job queue"

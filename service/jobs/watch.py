@@ -113,6 +113,8 @@ class JobWatcher:
         return latest
 
     async def _poll(self, job_id: str, watch: _Watch) -> None:
+        """Read the job while anyone waits on it: a poll of the store that every backend
+        can answer (20 ms, backing off to MAX_POLL), not a retry of something that failed."""
         delay = FIRST_POLL
         try:
             while watch.waiters > 0 and not watch.record.finished:
