@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.anyio
 
 TUTORIAL_SPEC = {"n_samples": 20, "length": 10, "seed": 1, "generator": "legacy"}
 TUTORIAL_TARGETS = [2, 4, 6, 6, 4, 4, 6, 5, 7, 5, 7, 6, 4, 7, 3, 6, 4, 5, 6, 6]
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(Settings(data_dir=tmp_path)) as (_, client):
-        yield client
 
 
 async def test_create_from_spec_answers_201_with_location(client: httpx.AsyncClient) -> None:

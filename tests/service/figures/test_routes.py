@@ -23,17 +23,6 @@ OVERFLOW_GREY = 200 / 255
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with running(Settings(data_dir=tmp_path)) as pair:
-        yield pair
-
-
-@pytest.fixture
 async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     app, client = api
     jobs: JobService = app_state(app).jobs

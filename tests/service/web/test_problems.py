@@ -25,12 +25,6 @@ def _raw(client: httpx.AsyncClient, path: str, body: bytes | str) -> httpx.Reque
     )
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> httpx.AsyncClient:
-    async with running(Settings(data_dir=tmp_path)) as (_, client):
-        yield client
-
-
 @pytest.mark.parametrize(
     "value", ["NaN", "Infinity", "-Infinity", "1e400", "-1e999", "9" * 400, "true", '"1.0"']
 )

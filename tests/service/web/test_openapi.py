@@ -11,7 +11,7 @@ import pytest
 from service.app import create_app
 from service.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "openapi.json"
 METHODS = {"get", "put", "post", "delete", "patch"}
 

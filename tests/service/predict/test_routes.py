@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from fastapi import FastAPI
 
 from service.config import Settings
 from tests.service._api import problem, running, strict_json
@@ -24,17 +22,6 @@ def final_state(sequence: list[float], wx: float, wrec: float) -> float:
     for x in sequence:
         s = s * wrec + x * wx
     return s
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with running(Settings(data_dir=tmp_path)) as pair:
-        yield pair
-
-
-@pytest.fixture
-def client(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
-    return api[1]
 
 
 async def test_the_tutorial_test_sequence_counts_five(client: httpx.AsyncClient) -> None:

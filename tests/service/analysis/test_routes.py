@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +42,6 @@ def outputs(inputs: np.ndarray, wx: float, wrec: float) -> np.ndarray:
 
 def mse(inputs: np.ndarray, targets: np.ndarray, wx: float, wrec: float) -> float:
     return float(np.mean((targets - outputs(inputs, wx, wrec)) ** 2))
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(Settings(data_dir=tmp_path)) as (_, client):
-        yield client
 
 
 @pytest.mark.parametrize(("point", "expected"), REFERENCE.items())
