@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests._needs import missing
 from tests._net import free_port
 
 MARKER = "rnnlab-tests"
@@ -126,10 +127,7 @@ def redis_or_skip() -> str:
     """A flushed Redis database for one test; skip without Redis (fail when CI=true)."""
     url = redis_url()
     if url is None:
-        message = "no Redis for the tests: install redis-server or set RNNLAB_TEST_REDIS_URL"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("no Redis for the tests: install redis-server or set RNNLAB_TEST_REDIS_URL")
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.set(MARKER, "this database belongs to rnnlab's test suite")

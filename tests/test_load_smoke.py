@@ -15,17 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from tests._needs import missing
+
 ROOT = Path(__file__).resolve().parents[1]
 MISSING = [m for m in ("locust", "psutil") if importlib.util.find_spec(m) is None]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(MISSING),
-        reason=f"{', '.join(MISSING)} not installed: the load extra (pip install -e '.[load]',"
-        " or make load) is optional and CI runs without it",
-    ),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _load_extra() -> None:
+    if MISSING:
+        missing(f"{', '.join(MISSING)} not installed: pip install -e '.[load]' (or make load)")
 
 
 def table_after(text: str, heading: str) -> list[list[str]]:

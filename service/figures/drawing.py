@@ -48,7 +48,7 @@ __all__ = [
 ImageFormat = Literal["png", "svg"]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
 
-# The tutorial's contour levels on loss + 1 (REFERENCE.md), also the colour scale.
+# The tutorial's contour levels on loss + 1, also the colour scale.
 TUTORIAL_LEVELS: NDArray[np.float64] = np.logspace(-0.2, 8, 30)
 COLOURMAP = "viridis"
 OVERFLOW_COLOUR = "#c8c8c8"  # cells whose loss overflowed float64 (inf/nan)

@@ -10,7 +10,6 @@ a busy machine. Process logs are printed when a test fails.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from core import make_optimizer, train, tutorial_dataset
+from tests._needs import missing
 from tests._processes import Server, wait_until
 
 # Short failure detection, so that the campaign runs in minutes.
@@ -59,10 +59,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
         check=False,
     )
     if done.returncode != 0:
-        reason = f"cannot mount a tmpfs here: {done.stderr.decode().strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"cannot mount a tmpfs here (it needs root): {done.stderr.decode().strip()}")
     try:
         yield mount
     finally:

@@ -16,6 +16,7 @@ import pytest
 
 from service.config import Settings
 from service.jobs.optimizers import markdown_table
+from tests._needs import missing
 from tests.service._api import live_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +52,9 @@ def test_readme_has_curl_examples_for_the_api() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_curl_examples_run_against_a_live_server(tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        missing("curl is not installed: apt-get install curl")
     blocks = curl_blocks(README)
     assert blocks
     workdir = tmp_path / "work"

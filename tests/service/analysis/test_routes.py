@@ -1,6 +1,7 @@
 """/loss, /gradient, /gradient-check, /loss-surface, /gradient-over-time over HTTP.
 
-Expected numbers are the tutorial's (REFERENCE.md) or independent NumPy computations.
+Expected numbers are the tutorial's (``tests/core/_reference.py``) or independent NumPy
+computations.
 """
 
 from __future__ import annotations
@@ -20,17 +21,13 @@ import service.analysis.compute
 import service.analysis.routes
 from core.datasets import generate, tutorial_dataset
 from service.config import Settings
+from tests.core._reference import TUTORIAL_VALUES
 from tests.service._api import computations, problem, running, strict_json
 
 pytestmark = pytest.mark.anyio
 
-# (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec) on the tutorial dataset, as REFERENCE.md rounds them.
-REFERENCE = {
-    (2.0, 1.0): (28.35, 56.7, 467.2),
-    (1.0, 2.0): (265551.15, 535908.3, 2174323.9),
-    (1.0, -2.0): (85002.75, 168858.3, -739548.9),
-    (1.0, 0.0): (21.35, -6.3, -5.7),
-}
+# (wx, wrec) -> (loss, dξ/dwx, dξ/dwrec) on the tutorial dataset (the tests' reference).
+REFERENCE = TUTORIAL_VALUES
 TUTORIAL_POINTS = [(2.0, 1.0), (1.0, 2.0), (1.0, -2.0), (1.0, 0.0), (1.0, 0.5), (1.0, -0.5)]
 
 

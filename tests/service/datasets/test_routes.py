@@ -10,12 +10,12 @@ import pytest
 import service.datasets.store
 from core.datasets import generate
 from service.config import Settings
+from tests.core._reference import TUTORIAL_TARGETS
 from tests.service._api import problem, running, strict_json
 
 pytestmark = pytest.mark.anyio
 
 TUTORIAL_SPEC = {"n_samples": 20, "length": 10, "seed": 1, "generator": "legacy"}
-TUTORIAL_TARGETS = [2, 4, 6, 6, 4, 4, 6, 5, 7, 5, 7, 6, 4, 7, 3, 6, 4, 5, 6, 6]
 
 
 async def test_create_from_spec_answers_201_with_location(client: httpx.AsyncClient) -> None:
@@ -41,8 +41,8 @@ async def test_get_with_include_data_returns_the_tutorial_rows(client: httpx.Asy
     full = await client.get(f"/datasets/{created['id']}", params={"include": "data"})
     assert full.status_code == 200
     body = strict_json(full)
-    assert body["targets"] == TUTORIAL_TARGETS
-    assert [sum(row) for row in body["sequences"]] == TUTORIAL_TARGETS
+    assert body["targets"] == list(TUTORIAL_TARGETS)
+    assert [sum(row) for row in body["sequences"]] == list(TUTORIAL_TARGETS)
     assert all(len(row) == 10 for row in body["sequences"])
 
 

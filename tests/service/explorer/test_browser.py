@@ -6,7 +6,6 @@ without them, except under CI=true where a missing browser is a failure.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests._needs import missing
 from tests._processes import Server, running
 
 pytestmark = pytest.mark.slow
@@ -26,12 +26,9 @@ TOKEN = "browser-test-token"
 
 
 def _browser_or_skip() -> None:
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
-    if missing:
-        message = f"{', '.join(missing)} not found: apt-get install chromium chromium-driver"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    absent = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if absent:
+        missing(f"{', '.join(absent)} not found: apt-get install chromium chromium-driver")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from service.jobs.models import (
 from service.jobs.store.base import Beat, JobNotFoundError, JobStore, StoreUnavailableError
 from service.jobs.store.redis import RedisJobStore
 from service.jobs.store.sqlite import SqliteJobStore
+from tests._processes import wait_until
 from tests._redis import redis_or_skip
 
 
@@ -200,33 +201,42 @@ def test_trajectories_round_trip_with_non_finite_values(store: JobStore) -> None
 
 
 def test_racing_writers_lose_no_cancel(store: JobStore) -> None:
-    """Progress writes from a worker never overwrite a concurrent cancel."""
+    """Progress writes from a worker never overwrite a concurrent cancel.
+
+    The writers are still writing when the cancel lands, and go on writing after it
+    (each write reads the record and writes it back whole): a store that did not run
+    each write as one transaction would lose the flag to a write that started before it.
+    """
     job = record()
     store.create(job, "{}")
     store.start(job.id, "host:1")
     stop = threading.Event()
+    written = [0, 0, 0]
+    told_to_cancel = [False, False, False]
 
-    def beat() -> None:
-        i = 0
+    def beat(writer: int) -> None:
         while not stop.is_set():
-            i += 1
-            store.beat(
-                job.id,
-                "host:1",
-                1,
-                JobProgress(iteration=i, iterations=10**6, loss=1.0, weights=weights_out(0.0, 0.0)),
+            written[writer] += 1
+            progress = JobProgress(
+                iteration=written[writer], iterations=10**6, loss=1.0, weights=weights_out(0, 0)
             )
+            if store.beat(job.id, "host:1", 1, progress) is Beat.CANCEL:
+                told_to_cancel[writer] = True
 
-    threads = [threading.Thread(target=beat) for _ in range(3)]
+    threads = [threading.Thread(target=beat, args=(i,)) for i in range(3)]
     for thread in threads:
         thread.start()
     try:
+        wait_until(lambda: min(written) >= 20, 30)  # every writer is busy
         store.request_cancel(job.id)
+        at_cancel = list(written)
+        wait_until(lambda: all(w >= c + 20 for w, c in zip(written, at_cancel, strict=True)), 30)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
     assert store.get(job.id).cancel_requested
+    assert all(told_to_cancel)  # and every writer learned it from its next write
 
 
 def test_unreachable_backends_raise_store_unavailable(tmp_path: Path) -> None:

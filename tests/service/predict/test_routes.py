@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from service.config import Settings
+from tests.core._reference import RPROP_END, TEST_OUTPUT, TEST_SEQUENCE
 from tests.service._api import problem, running, strict_json
 
 pytestmark = pytest.mark.anyio
 
-TRAINED = {"wx": 1.00135554, "wrec": 0.99967447}  # the tutorial's RProp result (REFERENCE.md)
-TEST_SEQUENCE = [0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]
+TRAINED = dict(zip(("wx", "wrec"), RPROP_END, strict=True))  # the tutorial's RProp result
 
 
 def final_state(sequence: list[float], wx: float, wrec: float) -> float:
@@ -26,11 +26,11 @@ def final_state(sequence: list[float], wx: float, wrec: float) -> float:
 
 async def test_the_tutorial_test_sequence_counts_five(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/predict", json={"weights": TRAINED, "sequences": [TEST_SEQUENCE]}
+        "/predict", json={"weights": TRAINED, "sequences": [list(TEST_SEQUENCE)]}
     )
     assert response.status_code == 200
     body = response.json()
-    assert f"{body['outputs'][0]:.5f}" == "4.99896"
+    assert f"{body['outputs'][0]:.5f}" == f"{TEST_OUTPUT:.5f}"
     assert body["counts"] == [5]
     assert body["weights"] == TRAINED
     assert body["overflow"] is False
