@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -65,20 +66,57 @@ def write_openapi(output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+def _settings_epilog() -> str:
+    """Every RNNLAB_ setting with its default, for --help."""
+    lines = ["settings (environment variables, see the README's tables):"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default is not None else "(unset)"
+        lines.append(f"  RNNLAB_{name.upper()}={default}")
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rnnlab",
+        description="rnnlab: the minimal linear RNN of the tutorial, over HTTP.",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnlab {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser("serve", help="run the HTTP API")
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run the API and its embedded job workers",
+        description=(
+            "Run the whole product on this machine: the HTTP API, and a job consumer with "
+            "RNNLAB_EMBEDDED_WORKERS worker processes (0: the API alone, a replica of the "
+            "distributed setup). Stops cleanly on SIGINT or SIGTERM; running jobs go back "
+            "to the queue."
+        ),
+        epilog=_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve_cmd.add_argument("--host", help="address to bind (default: RNNLAB_HOST or 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, help="port (default: RNNLAB_PORT or 8000)")
-    worker_cmd = commands.add_parser("worker", help="run job workers only (distributed setup)")
+    worker_cmd = commands.add_parser(
+        "worker",
+        help="run job workers only (distributed setup)",
+        description="Job worker processes for the queue of RNNLAB_QUEUE_URL, until a signal.",
+        epilog=_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     worker_cmd.add_argument(
         "--workers", type=_positive, help="worker processes, >= 1 (default: RNNLAB_WORKERS or 2)"
     )
     worker_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve
-    openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI schema")
+    openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI schema the app serves")
     openapi_cmd.add_argument("--output", type=Path, help="file to write (default: stdout)")
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("rnnlab")
+    except PackageNotFoundError:  # a source tree that was not installed
+        return "unknown"
 
 
 def _positive(text: str) -> int:

@@ -103,3 +103,8 @@ def test_compose_runs_one_image_as_api_replicas_workers_and_embedded() -> None:
     embedded = services["embedded"]
     assert embedded["profiles"] == ["embedded"]
     assert "RNNLAB_QUEUE_URL" not in embedded.get("environment", {})
+
+
+def test_the_build_context_leaves_out_environments_data_and_history() -> None:
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".venv/", "data/", ".git/"} <= ignored
