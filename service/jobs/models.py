@@ -44,31 +44,29 @@ class JobProgress(BaseModel):
     )
 
 
-class StartResult(BaseModel):
-    """The outcome of one start of a multi-start job."""
+class RunOutcome(BaseModel):
+    """Where a training run ended, and how."""
 
-    initial: WeightsOut = Field(description="Where this start began.")
-    weights: WeightsOut = Field(description="Where it ended.")
-    loss: float | None = Field(description="Loss at the final weights (null: overflow).")
-    iterations: int = Field(description="Iterations done.")
-    converged: bool = Field(
-        description="Stopped early: the largest weight update fell below the tolerance."
-    )
-    diverged: bool = Field(description="The weights stopped being finite (training stopped).")
-    overflow: bool = Field(description="The loss or a weight is non-finite (shown as null).")
-
-
-class JobResult(BaseModel):
-    """The outcome of a succeeded job; a multi-start job reports its best start and all starts."""
-
-    weights: WeightsOut = Field(description="The trained weights.")
+    weights: WeightsOut = Field(description="The trained weights (null where they overflowed).")
     loss: float | None = Field(description="Loss at the trained weights (null: overflow).")
     iterations: int = Field(description="Iterations done.")
     converged: bool = Field(
-        description="Stopped early: the largest weight update fell below the tolerance."
+        description="Stopped early: the loss reached the request's `tolerance` (or the "
+        "gradient was exactly zero)."
     )
     diverged: bool = Field(description="The weights stopped being finite (training stopped).")
     overflow: bool = Field(description="The loss or a weight is non-finite (shown as null).")
+
+
+class StartResult(RunOutcome):
+    """The outcome of one start of a multi-start job."""
+
+    initial: WeightsOut = Field(description="Where this start began.")
+
+
+class JobResult(RunOutcome):
+    """The outcome of a succeeded job; a multi-start job reports its best start and all starts."""
+
     best_start: int | None = Field(
         default=None,
         description="Multi-start jobs: index in `starts` of the reported (lowest-loss) run.",
