@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.web.redaction import redact_url
+from service.redaction import redact_url
 
 __all__ = ["Settings"]
 

@@ -67,7 +67,7 @@ class AppState:
                 settings.max_pending_computations,
                 budget=settings.max_compute_seconds,
             ),
-            body_budget=BodyBudget(settings.max_body_memory),
+            body_budget=BodyBudget(settings.max_body_memory, settings.max_body_numbers),
             metrics=CollectorRegistry(),
             renderer=FigureRenderer(settings.figure_processes),
         )

@@ -15,6 +15,7 @@ from service.jobs.queue import JobQueue, is_redis_url, make_huey
 from service.jobs.store.base import JobStore
 from service.jobs.store.redis import RedisJobStore
 from service.jobs.store.sqlite import SqliteJobStore
+from service.jobs.worker.tasks import register_tasks
 
 STORE_FILE = "jobs.db"
 
@@ -44,10 +45,7 @@ def open_store(settings: Settings) -> JobStore:
 
 def open_backend(settings: Settings) -> JobBackend:
     """The store and the queue (with the training task registered) for these settings."""
-    from service.jobs.worker.tasks import register_tasks
-
     store = open_store(settings)
     queue = JobQueue(make_huey(settings.queue_url, Path(settings.data_dir)))
-    backend = JobBackend(store, queue)
-    register_tasks(backend, settings)
-    return backend
+    register_tasks(store, queue, settings)
+    return JobBackend(store, queue)

@@ -21,7 +21,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from redis import ConnectionPool
 from redis.exceptions import RedisError
 
-from service.web.redaction import redact, redact_paths, redact_url
+from service.redaction import redact, redact_paths, redact_url
 
 logger = logging.getLogger("rnnlab.queue")
 

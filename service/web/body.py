@@ -28,7 +28,7 @@ import json
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 import ijson
@@ -44,9 +44,6 @@ from starlette.types import Scope
 
 from service.errors import BackendUnavailable, LimitExceeded
 from service.web.context import on_request_end
-
-if TYPE_CHECKING:
-    from service.deps import AppState
 
 __all__ = [
     "BodyBudget",
@@ -90,15 +87,17 @@ def _decode_error(message: str) -> BodyInvalid:
 
 
 class BodyBudget:
-    """Bytes of request bodies (and of their parsed numbers) the process holds at once.
+    """The limits of request bodies: their numbers (``max_numbers``, counted as commas), and
+    the bytes of bodies (and of their parsed numbers) the process holds at once.
 
     Reservations are synchronous (taken on the event loop, no await in between), so
     simultaneous uploads cannot all slip under the limit; each is given back when its
     request ends (``service.web.context``).
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_numbers: int) -> None:
         self.limit = limit
+        self.max_numbers = max_numbers
         self.held = 0
 
     def reserve(self, scope: Scope, size: int) -> None:
@@ -203,8 +202,8 @@ class _BodyRequest(Request):
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
-            state: AppState = self.app.state.rnnlab
-            limit, budget = state.settings.max_body_numbers, state.body_budget
+            budget: BodyBudget = self.app.state.rnnlab.body_budget
+            limit = budget.max_numbers
             chunks: list[bytes] = []
             commas = 0
             async for chunk in self.stream():
@@ -231,8 +230,8 @@ class _BodyRequest(Request):
             if len(body) < LARGE_BODY:
                 self._json = parse_json(body)
             else:
-                state: AppState = self.app.state.rnnlab
-                state.body_budget.reserve(self.scope, (self._commas + 1) * PARSED_NUMBER_BYTES)
+                budget: BodyBudget = self.app.state.rnnlab.body_budget
+                budget.reserve(self.scope, (self._commas + 1) * PARSED_NUMBER_BYTES)
                 self._json = await anyio.to_thread.run_sync(self._parse_large, body)
         return self._json
 

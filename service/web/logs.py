@@ -14,7 +14,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from service.web.redaction import redact
+from service.redaction import redact
 
 __all__ = ["RedactingFilter", "configure_logging", "json_formatter"]
 

@@ -33,7 +33,7 @@ from service.jobs.store.base import (
     decode_trajectory,
     encode_trajectory,
 )
-from service.web.redaction import redact
+from service.redaction import redact
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from service.jobs.store.base import (
     decode_trajectory,
     encode_trajectory,
 )
-from service.web.redaction import redact_paths
+from service.redaction import redact_paths
 
 logger = logging.getLogger("rnnlab.jobs")
 

@@ -7,20 +7,19 @@ worker-side state (dataset registry, the consumer's pid to watch) is built on fi
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.config import Settings
 from service.datasets.store import DatasetRegistry
+from service.jobs.queue import JobQueue
+from service.jobs.store.base import JobStore
 from service.jobs.worker.runner import WorkerContext, run_job
-
-if TYPE_CHECKING:
-    from service.jobs.backend import JobBackend
 
 CONSUMER_PID_ENV = "RNNLAB_CONSUMER_PID"
 
 
-def register_tasks(backend: JobBackend, settings: Settings) -> None:
-    """Register the training task on ``backend.queue``."""
+def register_tasks(store: JobStore, queue: JobQueue, settings: Settings) -> None:
+    """Register the training task on ``queue``."""
     context: WorkerContext | None = None
 
     def train(job_id: str, task: Any = None) -> None:
@@ -28,14 +27,14 @@ def register_tasks(backend: JobBackend, settings: Settings) -> None:
         if context is None:
             context = WorkerContext(
                 settings=settings,
-                store=backend.store,
-                queue=backend.queue,
+                store=store,
+                queue=queue,
                 datasets=DatasetRegistry(settings),
                 consumer_pid=_consumer_pid(),
             )
         run_job(context, job_id)
 
-    backend.queue.register(train)
+    queue.register(train)
 
 
 def _consumer_pid() -> int | None:
