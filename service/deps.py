@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
 
 from service.config import Settings
-from service.datasets.store import DatasetRegistry
+from service.datasets.registry import DatasetRegistry
 from service.errors import BackendUnavailable
 from service.figures.renderer import FigureRenderer
 from service.jobs.service import JobService

@@ -23,8 +23,8 @@ from service.analysis.schemas import (
     LossSurfaceResponse,
 )
 from service.config import Settings
+from service.datasets.registry import DatasetRegistry
 from service.datasets.schemas import DatasetRef
-from service.datasets.store import DatasetRegistry
 from service.deps import ComputeDep, DatasetsDep, SettingsDep
 from service.errors import LimitExceeded, Loc
 from service.web.body import BodyRoute

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
+from service.datasets.registry import DatasetInfo, DatasetRegistry, sequences_payload
 from service.datasets.schemas import DatasetOut, DatasetPage, DatasetSource
-from service.datasets.store import DatasetInfo, DatasetRegistry, sequences_payload
 from service.deps import ComputeDep, DatasetsDep, JobsDep, SettingsDep
 from service.errors import Conflict, LimitExceeded
 from service.web.body import BodyRoute

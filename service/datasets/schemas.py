@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from service.web.body import FloatRows, Floats
+from service.web.arrays import FloatRows, Floats
 from service.web.models import RequestModel
 
 __all__ = [

@@ -25,8 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
-from core.training import Trajectory
-from core.window import Window
+from service.figures.paths import Path, drawable
 
 __all__ = [
     "MEDIA_TYPES",
@@ -35,12 +34,10 @@ __all__ = [
     "ImageSize",
     "gradient_over_time_figure",
     "gradient_over_time_image",
-    "job_windows",
     "loss_surface_figure",
     "loss_surface_image",
     "point_colours",
     "render",
-    "thinned",
     "trajectory_figure",
     "trajectory_image",
 ]
@@ -59,7 +56,6 @@ _EXPLODING = ("#1f4fd8", "#7b3fbf", "#00a3c4", "#3d6b9e")
 _VANISHING = ("#1a9850", "#66bd63", "#00735a", "#a6d96a")
 _STABLE = ("#d62728", "#ff7f0e", "#e377c2", "#8c564b")
 _TRAJECTORY_COLOURS = ("#ffffff", "#ff7f0e", "#ff4fa3", "#00e5ff", "#ffe000", "#b2ff59")
-_MAX_TRAJECTORY_POINTS = 5000  # longer paths are thinned for drawing
 
 # matplotlib does not promise thread safety; rendering is short, so one at a time.
 _render_lock = threading.Lock()
@@ -83,15 +79,6 @@ class GradientSeries(Protocol):
     def timesteps(self) -> NDArray[Any]: ...
     @property
     def grads(self) -> NDArray[np.float64]: ...
-
-
-class Path(Protocol):
-    """`core.training.Trajectory`: the weights after each iteration."""
-
-    @property
-    def wx(self) -> NDArray[np.float64]: ...
-    @property
-    def wrec(self) -> NDArray[np.float64]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +201,7 @@ def trajectory_figure(
         best = 0
     for ax in axes:
         for i, path in enumerate(trajectories):
-            wx, wrec = _finite_path(path)
+            wx, wrec = drawable(path)
             if wx.size == 0:
                 continue
             colour = _TRAJECTORY_COLOURS[i % len(_TRAJECTORY_COLOURS)]
@@ -297,38 +284,6 @@ def gradient_over_time_figure(
     return fig
 
 
-def job_windows(trajectories: Sequence[Path], resolution: int) -> tuple[Window, Window]:
-    """Overview and zoom windows for a job figure.
-
-    Overview: the tutorial's [-3, 3] square grown to hold every path (capped at ±50).
-    Zoom: the final points (held inside the overview) with a margin of at least 1, as the
-    tutorial's [0, 2] around (1, 1). Each is sampled on resolution x resolution points.
-    """
-    n = resolution
-    paths = [_finite_path(p) for p in trajectories]
-    paths = [(wx, wrec) for wx, wrec in paths if wx.size]
-    if not paths:
-        return Window(-3, 3, -3, 3, n, n), Window(-0.1, 2.1, -0.1, 2.1, n, n)
-    all_wx = np.concatenate([wx for wx, _ in paths])
-    all_wrec = np.concatenate([wrec for _, wrec in paths])
-
-    def grow(lo: float, hi: float) -> tuple[float, float]:
-        lo, hi = max(min(lo, -3.0), -50.0), min(max(hi, 3.0), 50.0)
-        margin = 0.03 * (hi - lo)
-        return lo - margin if lo < -3 else lo, hi + margin if hi > 3 else hi
-
-    ox = grow(float(all_wx.min()), float(all_wx.max()))
-    oy = grow(float(all_wrec.min()), float(all_wrec.max()))
-    # A run that diverged ends far outside the overview: zoom on where it left it.
-    ends = [_last_inside(wx, wrec, ox, oy) for wx, wrec in paths]
-    final_wx = np.array([x for x, _ in ends])
-    final_wrec = np.array([y for _, y in ends])
-    half = max(1.0, 0.6 * float(np.ptp(final_wx)), 0.6 * float(np.ptp(final_wrec)))
-    cx = float(final_wx.min() + final_wx.max()) / 2
-    cy = float(final_wrec.min() + final_wrec.max()) / 2
-    return Window(*ox, *oy, n, n), Window(cx - half, cx + half, cy - half, cy + half, n, n)
-
-
 # -- helpers ---------------------------------------------------------------------------
 
 
@@ -404,36 +359,3 @@ def _hatch_background(ax: Axes) -> Rectangle:
         linewidth=0,
         zorder=0,
     )
-
-
-def _last_inside(
-    wx: NDArray[np.float64],
-    wrec: NDArray[np.float64],
-    wx_range: tuple[float, float],
-    wrec_range: tuple[float, float],
-) -> tuple[float, float]:
-    """The last point of a path inside the window (its start if it never was)."""
-    inside_wx = (wx >= wx_range[0]) & (wx <= wx_range[1])
-    inside = inside_wx & (wrec >= wrec_range[0]) & (wrec <= wrec_range[1])
-    index = int(np.flatnonzero(inside)[-1]) if inside.any() else 0
-    return float(np.clip(wx[index], *wx_range)), float(np.clip(wrec[index], *wrec_range))
-
-
-def thinned(path: Trajectory) -> Trajectory:
-    """The path with at most ``_MAX_TRAJECTORY_POINTS`` points, evenly picked, ends kept:
-    what a drawing can show, and small to send to the process that draws it."""
-    if path.wx.size <= _MAX_TRAJECTORY_POINTS:
-        return path
-    idx = np.unique(np.linspace(0, path.wx.size - 1, _MAX_TRAJECTORY_POINTS).astype(np.int64))
-    return Trajectory(path.wx[idx], path.wrec[idx], path.loss[idx])
-
-
-def _finite_path(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    wx = np.asarray(path.wx, dtype=np.float64)
-    wrec = np.asarray(path.wrec, dtype=np.float64)
-    keep = np.isfinite(wx) & np.isfinite(wrec)
-    wx, wrec = wx[keep], wrec[keep]
-    if wx.size > _MAX_TRAJECTORY_POINTS:
-        idx = np.unique(np.linspace(0, wx.size - 1, _MAX_TRAJECTORY_POINTS).astype(np.int64))
-        wx, wrec = wx[idx], wrec[idx]
-    return wx, wrec

@@ -1,28 +1,24 @@
 """The tutorial's figures as PNG or SVG: the loss surface, the gradient over time, a job's path.
 
-The same query always draws the same picture, so every image has a strong ETag (a hash
-of the canonical query) and a Cache-Control lifetime; a matching ``If-None-Match`` is
-answered 304 before anything is computed. The surfaces and paths are computed in a
-worker thread (``service.web.compute``), the image drawn in a process of its own
-(``service.figures.renderer``).
+The same query always draws the same picture, so every image is cached and revalidated
+as ``service.web.caching`` says (strong ETag, 304 before anything is computed). The
+surfaces and paths are computed in a worker thread (``service.web.compute``), the image
+drawn in a process of its own (``service.figures.renderer``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import astuple
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import matplotlib
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from core.cost import gradient_over_time_seconds, surface_seconds
 from core.datasets import Dataset
-from core.errors import InvalidInputError
 from core.surface import GradientOverTime, LossSurface, gradient_over_time, loss_surface_on
 from core.training import Trajectory
 from core.window import Window
@@ -30,9 +26,17 @@ from service.analysis.params import DatasetQueryDep, GridQueryDep, PointsQueryDe
 from service.config import Settings
 from service.datasets.schemas import DatasetRef
 from service.deps import ComputeDep, DatasetsDep, JobsDep, RendererDep, SettingsDep
-from service.errors import Conflict, InvalidInput, LimitExceeded, from_core
-from service.figures import drawing
+from service.errors import Conflict, LimitExceeded
+from service.figures import drawing, paths
+from service.figures.params import (
+    GradientSizeDep,
+    SurfaceSizeDep,
+    ZoomQueryDep,
+    figure_grid,
+    figure_points,
+)
 from service.web.budget import check_budget
+from service.web.caching import cache_headers, etag_of, not_modified
 from service.web.problems import problem_responses
 
 __all__ = ["router"]
@@ -43,7 +47,6 @@ router = APIRouter(tags=["figures"])
 _DRAWING_VERSION = f"1/{matplotlib.__version__}"
 
 FormatPath = Annotated[Literal["png", "svg"], Path(description="Image format.")]
-_Finite = Annotated[float, Query(allow_inf_nan=False)]
 
 
 def _image_responses(description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
@@ -57,112 +60,7 @@ def _image_responses(description: str, *errors: int) -> dict[int | str, dict[str
     }
 
 
-# -- query parameters -----------------------------------------------------------------
-
-
-def _size_query(default_width: int, default_height: int) -> Callable[..., drawing.ImageSize]:
-    """A dependency for width/height/dpi with these defaults, checked against the limits."""
-
-    def size_query(
-        settings: SettingsDep,
-        width: Annotated[int, Query(ge=100, description="Image width in pixels.")] = default_width,
-        height: Annotated[
-            int, Query(ge=100, description="Image height in pixels.")
-        ] = default_height,
-        dpi: Annotated[
-            int, Query(ge=10, description="Dots per inch (sets text and line sizes).")
-        ] = 100,
-    ) -> drawing.ImageSize:
-        for name, value, limit in (
-            ("width", width, settings.figure_max_width),
-            ("height", height, settings.figure_max_height),
-            ("dpi", dpi, settings.figure_max_dpi),
-        ):
-            if value > limit:
-                setting = "figure_max_" + name
-                raise LimitExceeded(setting, limit, value, name, ("query", name))
-        return drawing.ImageSize(width, height, dpi)
-
-    return size_query
-
-
-SurfaceSizeDep = Annotated[drawing.ImageSize, Depends(_size_query(1000, 400))]
-GradientSizeDep = Annotated[drawing.ImageSize, Depends(_size_query(800, 450))]
-
-
-def _figure_grid(settings: Settings, grid: Window) -> Window:
-    """The JSON grid rules, plus what a picture needs: 2..figure_max_resolution, min < max."""
-    for name, size in (("nx", grid.nx), ("ny", grid.ny)):
-        if size < 2:
-            raise InvalidInput(("query", "resolution"), f"a figure needs {name} >= 2")
-        if size > settings.figure_max_resolution:
-            raise LimitExceeded(
-                "figure_max_resolution",
-                settings.figure_max_resolution,
-                size,
-                f"{name} of a figure",
-                ("query", "resolution"),
-            )
-    for name, low, high in (
-        ("wx", grid.wx_min, grid.wx_max),
-        ("wrec", grid.wrec_min, grid.wrec_max),
-    ):
-        if not low < high:
-            raise InvalidInput(("query", f"{name}_max"), f"must be > {name}_min ({low})")
-    return grid
-
-
-def _figure_points(settings: Settings, points: Sequence[tuple[float, float]]) -> None:
-    if len(points) > settings.figure_max_points:
-        raise LimitExceeded(
-            "figure_max_points",
-            settings.figure_max_points,
-            len(points),
-            "points",
-            ("query", "points"),
-        )
-
-
-def zoom_query(
-    grid: GridQueryDep,
-    zoom: Annotated[bool, Query(description="Draw the zoom panel next to the overview.")] = True,
-    zoom_wx_min: Annotated[_Finite, Query(description="Zoom window, left edge.")] = -0.1,
-    zoom_wx_max: Annotated[_Finite, Query(description="Zoom window, right edge.")] = 2.1,
-    zoom_wrec_min: Annotated[_Finite, Query(description="Zoom window, bottom edge.")] = -0.1,
-    zoom_wrec_max: Annotated[_Finite, Query(description="Zoom window, top edge.")] = 2.1,
-) -> Window | None:
-    """The second panel's window (the tutorial's [-0.1, 2.1] square), or None for no zoom."""
-    if not zoom:
-        return None
-    for name, low, high in (
-        ("wx", zoom_wx_min, zoom_wx_max),
-        ("wrec", zoom_wrec_min, zoom_wrec_max),
-    ):
-        if not low < high:
-            raise InvalidInput(("query", f"zoom_{name}_max"), f"must be > zoom_{name}_min ({low})")
-    try:
-        return Window(zoom_wx_min, zoom_wx_max, zoom_wrec_min, zoom_wrec_max, grid.nx, grid.ny)
-    except InvalidInputError as exc:
-        raise from_core(exc, ("query", "zoom")) from None
-
-
-ZoomQueryDep = Annotated[Window | None, Depends(zoom_query)]
-
-
 # -- caching ----------------------------------------------------------------------------
-
-
-def _etag(key: dict[str, Any]) -> str:
-    canonical = json.dumps({**key, "drawing": _DRAWING_VERSION}, sort_keys=True)
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match")
-    if given is None:
-        return False
-    tags = [tag.strip().removeprefix("W/") for tag in given.split(",")]
-    return "*" in tags or etag in tags
 
 
 async def _image(
@@ -173,14 +71,9 @@ async def _image(
     draw: Callable[[], Any],
 ) -> Response:
     """304 when the client's copy is current, else the image that ``draw`` makes."""
-    etag = _etag({**key, "format": fmt})
-    seconds = settings.figure_cache_seconds
-    scope = "private" if settings.api_token is not None else "public"
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"{scope}, max-age={seconds}" if seconds else "no-cache",
-    }
-    if _not_modified(request, etag):
+    etag = etag_of({**key, "format": fmt}, _DRAWING_VERSION)
+    headers = cache_headers(etag, settings.figure_cache_seconds, settings.api_token is not None)
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     body = await draw()
     return Response(body, media_type=drawing.MEDIA_TYPES[fmt], headers=headers)
@@ -223,8 +116,8 @@ async def loss_surface_image(
     and contour levels are the tutorial's, logspace(-0.2, 8, 30) on loss + 1; cells whose
     loss overflowed are hatched grey.
     """
-    grid = _figure_grid(settings, grid)
-    _figure_points(settings, points)
+    grid = figure_grid(settings, grid)
+    figure_points(settings, points)
     windows = [grid] if zoom is None else [grid, zoom]
     n, width = datasets.shape(ref, ("query",))
     seconds = len(windows) * surface_seconds(n, width, grid.nx, grid.ny)
@@ -262,7 +155,7 @@ async def gradient_over_time_image(
     settings: SettingsDep,
 ) -> Response:
     """One line per point of dξ/dS_k summed over sequences, symlog y, k = n..0 left to right."""
-    _figure_points(settings, points)
+    figure_points(settings, points)
     n, width = datasets.shape(ref, ("query",))
     seconds = gradient_over_time_seconds(n, width, len(points))
     check_budget(settings, seconds, "the gradient over time", ("query", "points"))
@@ -338,17 +231,14 @@ async def job_figure(
     title = f"Job {job_id} ({job.status}{', diverged' if diverged else ''})"
 
     def paths_and_panels() -> tuple[list[Trajectory], list[LossSurface]]:
-        paths = [
-            drawing.thinned(jobs.trajectory(job_id, start)[1])
-            for start in range(job.n_trajectories)
+        runs = [
+            paths.thinned(jobs.trajectory(job_id, start)[1]) for start in range(job.n_trajectories)
         ]
-        windows = drawing.job_windows(paths, resolution)
-        return paths, _surfaces(datasets.resolve(train), windows)
+        windows = paths.job_windows(runs, resolution)
+        return runs, _surfaces(datasets.resolve(train), windows)
 
     async def draw() -> bytes:
-        paths, panels = await compute.run(paths_and_panels)
-        return await renderer.render(
-            drawing.trajectory_image, panels, paths, size, best, title, fmt
-        )
+        runs, panels = await compute.run(paths_and_panels)
+        return await renderer.render(drawing.trajectory_image, panels, runs, size, best, title, fmt)
 
     return await _image(request, settings, key, fmt, draw)

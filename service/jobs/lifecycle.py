@@ -19,7 +19,7 @@ import anyio.to_thread
 from prometheus_client import CollectorRegistry
 
 from service.config import Settings
-from service.datasets.store import DatasetRegistry
+from service.datasets.registry import DatasetRegistry
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.health import BackendHealth, Components, advice
 from service.jobs.metrics import JobMetrics

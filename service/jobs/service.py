@@ -21,8 +21,8 @@ from core.optimizers import make_optimizer
 from core.training import Trajectory
 from service.analysis.schemas import WeightsOut
 from service.config import Settings
+from service.datasets.registry import DatasetRegistry
 from service.datasets.schemas import DatasetData, DatasetSpec
-from service.datasets.store import DatasetRegistry
 from service.errors import (
     BackendUnavailable,
     Conflict,

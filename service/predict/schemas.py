@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.analysis.schemas import Weights
-from service.web.body import FloatRows
+from service.web.arrays import FloatRows
 from service.web.models import RequestModel
 
 __all__ = ["PredictRequest", "PredictResponse"]

@@ -42,7 +42,7 @@ from tenacity import (
 from core.errors import InvalidInputError
 from core.training import Progress, Trajectory
 from service.config import Settings
-from service.datasets.store import DatasetRegistry
+from service.datasets.registry import DatasetRegistry
 from service.errors import ServiceError, from_core
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, problem
 from service.jobs.queue import JobQueue

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from service.config import Settings
-from service.datasets.store import DatasetRegistry
+from service.datasets.registry import DatasetRegistry
 from service.jobs.queue import JobQueue
 from service.jobs.store.base import JobStore
 from service.jobs.worker.runner import WorkerContext, run_job

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import service.datasets.store
+import service.datasets.registry
 from core.datasets import generate
 from service.config import Settings
 from tests.core._reference import TUTORIAL_TARGETS
@@ -146,7 +146,7 @@ async def test_over_limit_spec_is_413_before_generating(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generated: list[object] = []
-    monkeypatch.setattr(service.datasets.store, "generate", lambda *a, **k: generated.append(a))
+    monkeypatch.setattr(service.datasets.registry, "generate", lambda *a, **k: generated.append(a))
     response = await client.post("/datasets", json={"n_samples": 10**12, "length": 100})
     body = problem(response, 413)
     assert body["limit"] == {"name": "max_samples", "value": 1_000_000}

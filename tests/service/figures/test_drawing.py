@@ -10,9 +10,10 @@ from numpy.typing import NDArray
 
 from core.datasets import generate, tutorial_dataset
 from core.surface import TUTORIAL_POINTS, gradient_over_time, loss_surface
-from core.window import Window
 from service.figures import drawing as figures
+from service.figures.paths import job_windows
 from tests.service._images import assert_png, assert_svg, png_pixels
+from tests.service.figures.test_paths import tutorial_like_path
 
 SIZE = figures.ImageSize(width=800, height=320, dpi=80)
 
@@ -98,43 +99,9 @@ def test_gradient_over_time_with_inf_and_nan_series() -> None:
     assert "(1, 2) overflow" in labels
 
 
-def tutorial_like_path(start: tuple[float, float], end: tuple[float, float]) -> Path:
-    t = np.linspace(0, 1, 200)[:, None]
-    points = (1 - t) * np.array(start) + t * np.array(end) + 0.1 * np.sin(9 * t)
-    return Path(points[:, 0], points[:, 1], np.zeros(200))
-
-
-def test_job_windows_hold_the_paths_and_zoom_on_the_final_points() -> None:
-    paths = [tutorial_like_path((-1.5, 2), (1.0, 1.0)), tutorial_like_path((4, -5), (1.0, 1.0))]
-    overview, zoom = figures.job_windows(paths, 50)
-    assert overview.wx_min == -3
-    assert overview.wx_max > 4
-    assert overview.wrec_min < -5
-    assert overview.wrec_max == 3
-    final = paths[0].wx[-1], paths[0].wrec[-1]
-    assert zoom.wx_min < final[0] < zoom.wx_max
-    assert zoom.wrec_min < final[1] < zoom.wrec_max
-    assert zoom.wx_max - zoom.wx_min == pytest.approx(2.0)
-
-
-def test_job_windows_ignore_non_finite_steps_and_cap_the_overview() -> None:
-    path = Path(np.array([0.0, 1e9, np.nan]), np.array([0.0, -1e9, np.inf]), np.zeros(3))
-    overview, _ = figures.job_windows([path], 50)
-    assert overview.wx_max <= 50 * 1.1
-    assert overview.wrec_min >= -50 * 1.1
-    assert figures.job_windows([], 50)[0] == Window(-3, 3, -3, 3, 50, 50)
-
-
-def test_a_diverged_path_zooms_inside_the_overview() -> None:
-    path = Path(np.array([0.0, 1e3, 1e30]), np.array([0.0, -1e3, -1e30]), np.zeros(3))
-    overview, zoom = figures.job_windows([path], 50)
-    assert overview.wx_min <= zoom.wx_min < zoom.wx_max <= overview.wx_max + 1
-    assert zoom.wx_max - zoom.wx_min == pytest.approx(2.0)
-
-
 def test_trajectory_figure_marks_start_and_final_point() -> None:
     paths = [tutorial_like_path((-1.5, 2), (1.0, 1.0)), tutorial_like_path((2.5, -1), (1, 1))]
-    overview, zoom = figures.job_windows(paths, 50)
+    overview, zoom = job_windows(paths, 50)
     data = tutorial_dataset()
     panels = [
         loss_surface(data, (w.wx_min, w.wx_max), (w.wrec_min, w.wrec_max), 40, 40)

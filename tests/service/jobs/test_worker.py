@@ -16,8 +16,8 @@ import service.jobs.reaper
 import service.jobs.worker.runner
 from core.training import Trajectory
 from service.config import Settings
+from service.datasets.registry import DatasetRegistry
 from service.datasets.schemas import DatasetData
-from service.datasets.store import DatasetRegistry
 from service.errors import NotFound
 from service.jobs.backend import JobBackend, open_backend
 from service.jobs.models import JobRecord, utcnow

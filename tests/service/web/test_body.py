@@ -13,7 +13,7 @@ import pytest
 import service.web.body
 from service.config import Settings
 from service.deps import app_state
-from service.web.body import LARGE_BODY, FloatRows, parse_json
+from service.web.body import LARGE_BODY, parse_json
 from tests.service._api import problem, running
 
 pytestmark = pytest.mark.anyio
@@ -107,12 +107,3 @@ def test_parse_json_reads_large_bodies_incrementally() -> None:
     body = upload(3_000, 50)
     assert len(body) > LARGE_BODY
     assert parse_json(body) == json.loads(body)
-
-
-def test_float_rows_release_each_row_as_they_convert_it() -> None:
-    from pydantic import TypeAdapter
-
-    rows: list[Any] = [[0.5, 1.0], [2.0]]
-    converted = TypeAdapter(FloatRows).validate_python(rows)
-    assert [r.tolist() for r in converted] == [[0.5, 1.0], [2.0]]
-    assert rows == [None, None]

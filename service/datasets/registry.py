@@ -3,44 +3,35 @@
 A reference is a stored id, an inline generation spec, inline sequences, or nothing
 (the tutorial dataset). Generated datasets are deterministic, so their id is a hash of
 the canonical spec and only the spec is stored; they are regenerated on demand and kept
-in a small LRU cache bounded by elements. Uploaded datasets are content-addressed
-(uploading the same data twice gives the same id) and stored as ``.npz`` under
-``data_dir/datasets/``, so they survive a restart. Limits are checked from the
+in an LRU cache bounded in bytes. Uploaded datasets are content-addressed (uploading the
+same data twice gives the same id) and stored by ``service.datasets.files``, so they
+survive a restart. Limits are checked from the
 reference alone, before anything is generated or loaded.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import errno
 import hashlib
 import json
 import logging
-import os
 import threading
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio.to_thread
 import numpy as np
-from cachetools import LRUCache
 
 from core.datasets import Dataset, from_sequences, generate, tutorial_dataset
 from core.errors import InvalidInputError
 from service.config import Settings
+from service.datasets.cache import DatasetCache
+from service.datasets.files import DatasetFiles, DatasetInfo, decode_cursor, encode_cursor
 from service.datasets.schemas import DatasetData, DatasetRef, DatasetSpec
 from service.errors import (
-    BackendUnavailable,
-    InsufficientStorage,
-    InvalidInput,
     LimitExceeded,
     Loc,
     NotFound,
-    ServiceError,
     from_core,
 )
 
@@ -55,25 +46,6 @@ logger = logging.getLogger("rnnlab.datasets")
 
 TUTORIAL_SPEC = DatasetSpec(n_samples=20, length=10, seed=1, generator="legacy")
 _TUTORIAL_KEY = "tutorial"
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What the store knows about a dataset without loading it."""
-
-    id: str
-    kind: Literal["generated", "uploaded"]
-    n_samples: int
-    min_length: int
-    max_length: int
-    is_binary: bool
-    created_at: str
-    spec: dict[str, Any] | None = None
-
-    @property
-    def elements(self) -> int:
-        """Size of the padded inputs array (sequences x longest sequence)."""
-        return self.n_samples * self.max_length
 
 
 def spec_id(spec: DatasetSpec) -> str:
@@ -91,46 +63,14 @@ def _data_id(dataset: Dataset) -> str:
     return "u-" + digest.hexdigest()[:20]
 
 
-def _nbytes(dataset: Dataset) -> int:
-    return int(dataset.inputs.nbytes + dataset.targets.nbytes + dataset.lengths.nbytes)
-
-
-class _DatasetCache:
-    """Recently used datasets, at most ``capacity`` bytes of them (cachetools' LRU, locked:
-    the API's worker threads share it)."""
-
-    def __init__(self, capacity: int) -> None:
-        self._items: LRUCache[str, Dataset] = LRUCache(maxsize=capacity, getsizeof=_nbytes)
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Dataset | None:
-        with self._lock:
-            found: Dataset | None = self._items.get(key)
-        return found
-
-    def put(self, key: str, dataset: Dataset) -> None:
-        if _nbytes(dataset) > self._items.maxsize:
-            return  # larger than the whole cache: not kept
-        with self._lock:
-            self._items[key] = dataset
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-
 class DatasetRegistry:
     """Create, find, load and list datasets; every method is blocking (run it off the loop)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._dir = Path(settings.data_dir) / "datasets"
-        self._cache = _DatasetCache(settings.dataset_cache_bytes)
+        self._files = DatasetFiles(Path(settings.data_dir) / "datasets")
+        self._cache = DatasetCache(settings.dataset_cache_bytes)
         self._write_lock = threading.Lock()
-
-    @property
-    def directory(self) -> Path:
-        return self._dir
 
     # -- limits: cheap checks from the reference alone -------------------------------------
 
@@ -222,8 +162,7 @@ class DatasetRegistry:
         if info.kind == "generated":
             assert info.spec is not None
             return self._generate(DatasetSpec.model_validate(info.spec), ("dataset_id",))
-        with np.load(self._path(dataset_id, ".npz"), allow_pickle=False) as arrays:
-            dataset = Dataset(arrays["inputs"], arrays["lengths"], arrays["targets"])
+        dataset = self._files.arrays(dataset_id)
         self._cache.put(dataset_id, dataset)
         return dataset
 
@@ -273,7 +212,7 @@ class DatasetRegistry:
                 return self.info(dataset_id)
             except NotFound:
                 pass
-            stored = self._count()
+            stored = self._files.count()
             if stored >= self._settings.max_datasets:
                 raise LimitExceeded(
                     "max_datasets",
@@ -291,108 +230,34 @@ class DatasetRegistry:
                 created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                 spec=spec,
             )
-            try:
-                self._dir.mkdir(parents=True, exist_ok=True)
-                if spec is None:
-                    self._write_npz(dataset_id, dataset)
-                _write_atomic(self._path(dataset_id, ".json"), json.dumps(asdict(info)).encode())
-            except OSError as exc:
-                with contextlib.suppress(OSError):  # no half-stored dataset stays behind
-                    self._path(dataset_id, ".npz").unlink(missing_ok=True)
-                raise self._write_error(exc) from exc
+            self._files.store(info, dataset if spec is None else None)
         self._cache.put(dataset_id, dataset)
         return info
 
     def info(self, dataset_id: str) -> DatasetInfo:
         """The stored record of a dataset; NotFound when there is none."""
-        path = self._path(dataset_id, ".json")
-        try:
-            record = json.loads(path.read_bytes())
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(f"no dataset with id {dataset_id!r}") from None
-        except OSError as exc:
-            raise self._read_error(exc) from exc
-        return DatasetInfo(**record)
+        return self._files.record(dataset_id)
 
     def page(self, limit: int, cursor: str | None = None) -> tuple[list[DatasetInfo], str | None]:
         """A page of stored datasets, oldest first; the cursor continues after the last one."""
-        after = _decode_cursor(cursor) if cursor else None
-        records: list[DatasetInfo] = []
-        for path in self._dir.glob("*.json") if self._dir.is_dir() else ():
-            try:
-                records.append(DatasetInfo(**json.loads(path.read_bytes())))
-            except FileNotFoundError:  # deleted while listing
-                continue
-        records.sort(key=lambda r: (r.created_at, r.id))
+        after = decode_cursor(cursor) if cursor else None
+        records = sorted(self._files.records(), key=lambda r: (r.created_at, r.id))
         if after is not None:
             records = [r for r in records if (r.created_at, r.id) > after]
         page = records[:limit]
         more = len(records) > limit
-        return page, _encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return page, encode_cursor(page[-1]) if more and page else None
 
     def delete(self, dataset_id: str) -> None:
         """Remove a stored dataset; NotFound when there is none."""
         with self._write_lock:
             self.info(dataset_id)
-            try:
-                self._path(dataset_id, ".json").unlink(missing_ok=True)
-                self._path(dataset_id, ".npz").unlink(missing_ok=True)
-            except OSError as exc:
-                raise self._write_error(exc) from exc
+            self._files.remove(dataset_id)
         self._cache.discard(dataset_id)
-
-    def writable(self) -> str:
-        """ "ok" when the store's directory exists (or can be made) and is writable, else why."""
-        try:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            probe = self._dir / f".probe-{os.getpid()}-{threading.get_ident()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            logger.warning("dataset store %s unusable: %s", self._dir, exc)
-            return f"dataset store cannot write: {exc.strerror or exc}"
-        return "ok"
 
     async def readiness(self) -> tuple[dict[str, str], list[str]]:
         """The readiness check of the store (see ``/ready``)."""
-        return {"datasets": await anyio.to_thread.run_sync(self.writable)}, []
-
-    def _count(self) -> int:
-        return sum(1 for _ in self._dir.glob("*.json")) if self._dir.is_dir() else 0
-
-    def _path(self, dataset_id: str, suffix: str) -> Path:
-        if not _is_safe_id(dataset_id):  # ids become file names: no separators, no dots
-            raise NotFound(f"no dataset with id {dataset_id!r}")
-        return self._dir / f"{dataset_id}{suffix}"
-
-    def _write_npz(self, dataset_id: str, dataset: Dataset) -> None:
-        path = self._path(dataset_id, ".npz")
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("wb") as f:
-                np.savez(f, inputs=dataset.inputs, lengths=dataset.lengths, targets=dataset.targets)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-
-    def _read_error(self, exc: OSError) -> ServiceError:
-        logger.error("dataset store %s: read failed: %s", self._dir, exc)
-        return BackendUnavailable(
-            f"the dataset store cannot be read ({exc.strerror or 'error'})", retry_after=30
-        )
-
-    def _write_error(self, exc: OSError) -> ServiceError:
-        """The client's view of a failed write: no path, and what it means for them."""
-        logger.error("dataset store %s: write failed: %s", self._dir, exc)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return InsufficientStorage(
-                "the dataset store is full: nothing was stored; retry once space is freed"
-            )
-        return BackendUnavailable(
-            f"the dataset store cannot write ({exc.strerror or 'error'}): nothing was stored",
-            retry_after=30,
-        )
+        return {"datasets": await anyio.to_thread.run_sync(self._files.writable)}, []
 
 
 def _build(data: DatasetData, loc: Loc) -> Dataset:
@@ -400,41 +265,6 @@ def _build(data: DatasetData, loc: Loc) -> Dataset:
         return from_sequences(data.sequences, data.targets)
     except InvalidInputError as exc:
         raise from_core(exc, loc) from exc
-
-
-def _is_safe_id(dataset_id: str) -> bool:
-    return (
-        0 < len(dataset_id) <= 64
-        and dataset_id.isascii()
-        and all(c.isalnum() or c in "-_" for c in dataset_id)
-    )
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` whole or not at all (no temporary file is left behind)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def _encode_cursor(created_at: str, dataset_id: str) -> str:
-    raw = json.dumps([created_at, dataset_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, dataset_id = json.loads(raw)
-        if not isinstance(created_at, str) or not isinstance(dataset_id, str):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidInput(("query", "cursor"), "not a cursor returned by this endpoint") from None
-    return created_at, dataset_id
 
 
 def sequences_payload(dataset: Dataset) -> list[Any]:

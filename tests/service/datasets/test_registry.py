@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import service.datasets.store as registry_module
+import service.datasets.registry as registry_module
 from core.datasets import generate, tutorial_dataset
 from service.config import Settings
+from service.datasets.registry import DatasetRegistry, spec_id
 from service.datasets.schemas import DatasetData, DatasetRef, DatasetSpec
-from service.datasets.store import DatasetRegistry, spec_id
 from service.errors import InvalidInput, LimitExceeded, NotFound
 
 
