@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 
 from service.jobs.backend import JobBackend
+from service.jobs.models import JobRecord
+from service.jobs.schemas import TrainRequest
+from service.jobs.service import JobService
 from tests._processes import wait_until
 
-__all__ = ["InlineWorker", "wait_until"]
+__all__ = ["InlineWorker", "ended", "submit", "wait_until"]
 
 
 class InlineWorker:
@@ -33,3 +36,13 @@ class InlineWorker:
                 self._stop.wait(0.01)
             else:
                 self._huey.execute(task)
+
+
+def submit(jobs: JobService, **body: object) -> JobRecord:
+    """A job as POST /train would submit it."""
+    return jobs.submit(TrainRequest.model_validate(body))
+
+
+def ended(jobs: JobService, job_id: str, timeout: float = 30) -> JobRecord:
+    """The job once it has ended (polled, with a deadline)."""
+    return wait_until(lambda: (job := jobs.get(job_id)).finished and job, timeout)

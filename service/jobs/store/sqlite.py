@@ -70,6 +70,8 @@ class _ConnectionPool:
     the number of threads or jobs. A connection whose call failed at the database level
     is closed rather than lent again. After a fork the child starts an empty pool and
     leaves the parent's connections alone (SQLite connections must not cross a fork).
+    Written here because ``sqlite3`` has no pool and this one is the 50 lines of a
+    semaphore and a list; SQLAlchemy's would bring a database toolkit along for them.
     """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], size: int, wait: float) -> None:

@@ -1,9 +1,8 @@
 """Running one job inside a worker: claim it, train with a watchful callback, record the end.
 
-The training loop stays fast because its callback only stores the latest progress and
-reads three flags; a monitor thread does the I/O every ``TICK`` seconds: it writes the
-progress and the heartbeat, reads the cancel flag, and notices when the worker's consumer
-process is gone. Every way a job can end maps to one final transition:
+While core trains, a ``service.jobs.worker.monitor.JobMonitor`` links the job to the
+world (heartbeat, progress, cancel, deadline). Every way a job can end maps to one final
+transition:
 
 - training returns: ``succeeded`` with result and trajectories;
 - DELETE: ``cancelled`` (seen within one tick, so well under a second);
@@ -26,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,43 +38,32 @@ from tenacity import (
 )
 
 from core.errors import InvalidInputError
-from core.training import Progress, Trajectory
+from core.training import Trajectory
 from service.config import Settings
 from service.datasets.registry import DatasetRegistry
 from service.errors import ServiceError, from_core
-from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus, problem
+from service.jobs.models import JobRecord, JobResult, JobStatus, problem
 from service.jobs.queue import JobQueue
 from service.jobs.schemas import TrainRequest
 from service.jobs.store.base import (
-    Beat,
     JobNotFoundError,
     JobStore,
     StoreFullError,
     StoreUnavailableError,
 )
-from service.jobs.worker.training import progress_of, run_training
+from service.jobs.worker.monitor import (
+    JobAbandonedError,
+    JobCancelledError,
+    JobMonitor,
+    JobTimeoutError,
+    WorkerOrphanedError,
+)
+from service.jobs.worker.training import run_training
 
 logger = logging.getLogger("rnnlab.jobs")
 
-TICK = 0.2  # seconds between progress/heartbeat writes and cancel checks
 END_RETRY_MAX = 5.0  # longest wait between two tries to record a job's end
 TRAJECTORY_GIVE_UP = 60.0  # seconds of failed trajectory writes before recording without
-
-
-class JobCancelledError(Exception):
-    """A DELETE asked the running job to stop."""
-
-
-class JobTimeoutError(Exception):
-    """The job ran longer than ``job_timeout``."""
-
-
-class WorkerOrphanedError(Exception):
-    """The consumer process that started this worker is gone."""
-
-
-class JobAbandonedError(Exception):
-    """The job is no longer this worker's: a reaper requeued or ended it."""
 
 
 @dataclass
@@ -114,7 +101,13 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
     if record is None:  # cancelled while queued, or already run
         return
     logger.info("job %s: running (attempt %d)", job_id, record.attempts)
-    monitor = _Monitor(ctx, record)
+    monitor = JobMonitor(
+        ctx.store,
+        record,
+        record.worker or worker_name(),
+        ctx.settings.job_timeout,
+        ctx.consumer_pid,
+    )
     monitor.start()
     try:
         ending = _train(ctx, record, monitor)
@@ -133,7 +126,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
     logger.info("job %s: %s", job_id, ending.status)
 
 
-def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
+def _train(ctx: WorkerContext, record: JobRecord, monitor: JobMonitor) -> _Ending:
     """Train, and say how the job ends; only a stopping worker escapes as an exception."""
     try:
         request = TrainRequest.model_validate_json(ctx.store.get_request(record.id))
@@ -164,7 +157,7 @@ def _train(ctx: WorkerContext, record: JobRecord, monitor: _Monitor) -> _Ending:
     return _Ending("succeeded", result=outcome.result, trajectories=outcome.trajectories)
 
 
-def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: _Monitor) -> None:
+def _record_end(ctx: WorkerContext, job_id: str, ending: _Ending, monitor: JobMonitor) -> None:
     """Store the trajectories, then the final transition, retrying through outages.
 
     Even a job a reaper requeued meanwhile is recorded: this worker has its true outcome
@@ -247,72 +240,3 @@ def _requeue(ctx: WorkerContext, record: JobRecord) -> None:
             logger.warning("job %s: worker stopping, job put back in the queue", record.id)
     except Exception:  # the reaper fails it later if this did not get through
         logger.exception("job %s: could not requeue", record.id)
-
-
-class _Monitor:
-    """The job's link to the world while core trains: heartbeat, progress, cancel, deadline."""
-
-    def __init__(self, ctx: WorkerContext, record: JobRecord) -> None:
-        self._ctx = ctx
-        self._job_id = record.id
-        self._deadline = time.monotonic() + ctx.settings.job_timeout
-        self._latest: Progress | None = None
-        self._written: Progress | None = None
-        self._cancel = threading.Event()
-        self._abandon = threading.Event()
-        self._orphaned = threading.Event()
-        self._claim = (record.worker or worker_name(), record.attempts)
-        self._outage = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"job-{record.id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def callback(self, progress: Progress) -> None:
-        """Called by core every iteration: keep it to a few attribute reads."""
-        self._latest = progress
-        if self._abandon.is_set():
-            raise JobAbandonedError
-        if self._cancel.is_set():
-            raise JobCancelledError
-        if self._orphaned.is_set():
-            raise WorkerOrphanedError
-        if time.monotonic() > self._deadline:
-            raise JobTimeoutError
-
-    @property
-    def abandoned(self) -> bool:
-        return self._abandon.is_set()
-
-    def progress(self) -> JobProgress | None:
-        latest = self._latest
-        return None if latest is None else progress_of(latest)
-
-    def _run(self) -> None:
-        consumer = self._ctx.consumer_pid
-        while not self._stop.wait(TICK):
-            latest = self._latest
-            try:
-                progress = self.progress() if latest is not self._written else None
-                beat = self._ctx.store.beat(self._job_id, *self._claim, progress)
-                self._written = latest
-                if self._outage:
-                    logger.info("job %s: heartbeats written again", self._job_id)
-                    self._outage = False
-                if beat is Beat.CANCEL:
-                    self._cancel.set()
-                elif beat is Beat.ABANDON:
-                    self._abandon.set()
-            except StoreUnavailableError as exc:
-                if not self._outage:  # once per outage, not every tick
-                    logger.warning("job %s: heartbeats not written: %s", self._job_id, exc)
-                    self._outage = True
-            except Exception:  # never let the heartbeat die with the job still running
-                logger.exception("job %s: monitor pass failed", self._job_id)
-            if consumer is not None and os.getppid() != consumer:
-                self._orphaned.set()
