@@ -14,6 +14,10 @@ a long-lost worker finds its record gone and drops what it had.
 The public surface for other modules (routes, figures) is :meth:`JobStore.get`,
 :meth:`JobStore.list_jobs`, :meth:`JobStore.get_request` and :meth:`JobStore.get_trajectory`;
 /metrics reads :meth:`JobStore.count_by_status`.
+
+The storage primitives and the transitions built on them stay in this one module (a
+little over 300 lines) on purpose: the rules of the job lifecycle read in one place, and
+no backend can implement a transition differently from the others.
 """
 
 from __future__ import annotations
