@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench openapi load
+.PHONY: serve test bench readme openapi load
 
 # The runtime alone: what `make serve` needs.
 $(BIN)/rnnlab: pyproject.toml
@@ -28,6 +28,9 @@ test: $(VENV)/.test  ## lint, type-check and the whole test suite
 
 bench: $(VENV)/.test  ## benchmarks against in-process baselines; rewrites docs/performance.md
 	$(BIN)/python -m bench
+
+readme: $(BIN)/rnnlab  ## regenerate the README's generated sections (the optimizer table)
+	$(BIN)/python scripts/readme.py
 
 openapi: $(BIN)/rnnlab  ## regenerate the committed openapi.json
 	$(BIN)/rnnlab openapi --output openapi.json

@@ -8,7 +8,6 @@ table (``python -m service.jobs.optimizers`` prints it) without another edit.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -176,7 +175,3 @@ def markdown_table(registry: Mapping[str, OptimizerEntry] = OPTIMIZERS) -> str:
         )
         rows.append(f"| `{entry.name}` | {entry.summary} | {params} |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":  # python -m service.jobs.optimizers: the README's table
-    sys.stdout.write(markdown_table() + "\n")

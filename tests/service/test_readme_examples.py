@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.readme import rewritten
 from service.config import Settings
-from service.jobs.optimizers import markdown_table
 from tests._needs import missing
 from tests.service._api import live_server
 
@@ -112,8 +112,5 @@ def test_every_size_limit_has_a_row_with_its_default() -> None:
             assert name in rows, f"{name} is missing from the README's settings tables"
 
 
-def test_the_optimizer_table_is_the_registry_s() -> None:
-    table = README.split("<!-- optimizers:start -->\n", 1)[1].split("\n<!-- optimizers:end -->", 1)[
-        0
-    ]
-    assert table == markdown_table(), "regenerate it: python -m service.jobs.optimizers"
+def test_the_generated_sections_are_current() -> None:
+    assert rewritten(README) == README, "regenerate them: make readme"
