@@ -1,12 +1,14 @@
-"""Fixtures of the service tests: an app with its lifespan running, and a client for it.
+"""Fixtures of the service tests: an app with its lifespan running, and clients for it.
 
 ``api`` is the app (default settings, a fresh data directory) and its client; ``client``
-the client alone. Modules that need other settings or a worker override them.
+the client with a worker running queued jobs in a thread of the test process; ``idle``
+the client without one (jobs stay queued). Modules that need other settings override
+``api``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,9 @@ import pytest
 from fastapi import FastAPI
 
 from service.config import Settings
+from service.deps import app_state
 from tests.service._api import running
+from tests.service._jobs import InlineWorker
 
 
 @pytest.fixture
@@ -24,5 +28,12 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
 
 
 @pytest.fixture
-def client(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+def client(api: tuple[FastAPI, httpx.AsyncClient]) -> Iterator[httpx.AsyncClient]:
+    app, client = api
+    with InlineWorker(app_state(app).jobs.backend):
+        yield client
+
+
+@pytest.fixture
+def idle(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
     return api[1]

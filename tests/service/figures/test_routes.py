@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from fastapi import FastAPI
 
 from service.config import Settings
-from service.deps import app_state
-from service.jobs.service import JobService
 from tests.service._api import running
 from tests.service._images import assert_png, assert_svg
-from tests.service._jobs import InlineWorker
 
 pytestmark = pytest.mark.anyio
 
 OVERFLOW_GREY = 200 / 255
-
-
-@pytest.fixture
-async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
-    app, client = api
-    jobs: JobService = app_state(app).jobs
-    with InlineWorker(jobs.backend):
-        yield client
-
-
-@pytest.fixture
-async def idle(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
-    """The API without any worker: jobs stay queued."""
-    return api[1]
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, object]:

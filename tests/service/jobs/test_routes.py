@@ -35,20 +35,6 @@ async def api(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
         yield pair
 
 
-@pytest.fixture
-async def client(api: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
-    app, client = api
-    jobs: JobService = app_state(app).jobs
-    with InlineWorker(jobs.backend):
-        yield client
-
-
-@pytest.fixture
-async def idle(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
-    """The API without any worker: jobs stay queued."""
-    return api[1]
-
-
 def no_nan(response: httpx.Response) -> Any:
     text = response.text
     assert "NaN" not in text
