@@ -1,0 +1,8 @@
+"""rnnlab's HTTP service (see ``service.app``)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("rnnlab")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
+from service import __version__
 from service.analysis.routes import router as analysis_router
 from service.config import Settings
 from service.datasets.routes import router as datasets_router
@@ -26,10 +27,10 @@ from service.jobs.lifecycle import jobs_lifespan
 from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
-from service.web.auth import BearerAuthMiddleware
+from service.web.auth import DOCS_ASSETS
 from service.web.compute import ComputeMetrics, tune_allocator
-from service.web.headers import SecurityHeadersMiddleware
-from service.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.web.middleware import install_middleware
+from service.web.negotiation import require_acceptable
 from service.web.openapi import install_openapi
 from service.web.problems import install_problem_handlers
 from service.web.query import strict_query
@@ -57,13 +58,6 @@ ROUTERS = (
     figures_router,
     explorer_router,
 )
-
-
-def _version() -> str:
-    try:
-        return version("rnnlab")
-    except PackageNotFoundError:  # running from a source tree without installing
-        return "0.0.0"
 
 
 @asynccontextmanager
@@ -98,30 +92,25 @@ def _instrument(app: FastAPI, registry: CollectorRegistry) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured app; ``settings`` defaults to the ``RNNLAB_*`` environment."""
     settings = settings or Settings()
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI, with /docs and /redoc served without a CDN
+        static_url=DOCS_ASSETS,
         title="rnnlab",
-        version=_version(),
+        version=__version__,
         summary="The minimal linear RNN of the tutorial, over HTTP.",
         description=DESCRIPTION,
         lifespan=lifespan,
         separate_input_output_schemas=False,
-        dependencies=[Depends(strict_query)],
+        dependencies=[Depends(strict_query), Depends(require_acceptable)],
+        # A route's function name is its operationId (and a generated client's function
+        # name): short, stable, snake_case; renaming one is a change of the API.
+        generate_unique_id_function=lambda route: route.name,
     )
     state = AppState.build(settings)
     app.state.rnnlab = state
     for router in ROUTERS:
         app.include_router(router)
     install_problem_handlers(app)
-    install_openapi(app)
+    install_openapi(app, settings)
     _instrument(app, state.metrics)
-    # Each add wraps the previous ones: request id/log, then auth, then the body limit.
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout=settings.body_timeout,
-    )
-    if settings.api_token is not None:
-        app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestContextMiddleware, send_timeout=settings.send_timeout)
+    install_middleware(app, settings)
     return app

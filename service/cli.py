@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from service import __version__
 from service.config import Settings
 from service.web.logs import configure_logging
 
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="rnnlab",
         description="rnnlab: the minimal linear RNN of the tutorial, over HTTP.",
     )
-    parser.add_argument("--version", action="version", version=f"rnnlab {_version()}")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser(
         "serve",
@@ -110,13 +110,6 @@ def _parser() -> argparse.ArgumentParser:
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI schema the app serves")
     openapi_cmd.add_argument("--output", type=Path, help="file to write (default: stdout)")
     return parser
-
-
-def _version() -> str:
-    try:
-        return version("rnnlab")
-    except PackageNotFoundError:  # a source tree that was not installed
-        return "unknown"
 
 
 def _positive(text: str) -> int:

@@ -8,10 +8,10 @@ without touching code; the defaults admit real work (grids of 2048 x 2048, datas
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.redaction import redact_url
 
@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(default=2, ge=0, description="In-process job workers of `serve`.")
     api_token: SecretStr | None = Field(
         default=None, description="When set, requests need `Authorization: Bearer <token>`."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Origins (comma-separated, e.g. https://lab.example.org) whose pages may call the "
+            "API from a browser; empty: none (CORS off). `*` allows every origin, and only "
+            "without a token."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Address `rnnlab serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `rnnlab serve` listens on.")
@@ -165,10 +173,22 @@ class Settings(BaseSettings):
         ge=1,
         description="Processes that draw figures (matplotlib holds the GIL while it draws).",
     )
-    figure_cache_seconds: int = Field(
+    gzip_level: int = Field(
+        default=5,
+        ge=0,
+        le=9,
+        description=(
+            "gzip level of JSON, CSV and SVG answers over 1 KiB to clients that accept gzip "
+            "(1 fastest, 9 smallest; 0: never compress)."
+        ),
+    )
+    cache_seconds: int = Field(
         default=3600,
         ge=0,
-        description="Cache-Control max-age of figures (the same query, the same image).",
+        description=(
+            "Cache-Control max-age of answers that depend only on their query: figures, "
+            "surfaces, gradients over time, stored datasets."
+        ),
     )
 
     # Concurrency of CPU-bound work.
@@ -246,6 +266,22 @@ class Settings(BaseSettings):
             "up to 600) answers 202 after this long if the job has not ended."
         ),
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_a_token(self) -> Settings:
+        if "*" in self.cors_origins and self.api_token is not None:
+            raise ValueError(
+                "cors_origins '*' lets any page use the API: with api_token set, name the "
+                "origins that may"
+            )
+        return self
 
     @field_validator("queue_url")
     @classmethod

@@ -18,7 +18,6 @@ from core.bptt import gradient
 from core.datasets import Dataset
 from core.gradcheck import check_gradient
 from core.model import loss, outputs
-from core.predict import counts, predict
 from core.surface import LossSurface, gradient_over_time, loss_surface_on
 from core.window import Window
 from service.web.encoding import (
@@ -34,7 +33,6 @@ __all__ = [
     "gradient_over_time_payload",
     "gradient_payload",
     "loss_payload",
-    "predict_payload",
     "surface",
     "surface_response",
 ]
@@ -141,14 +139,4 @@ def gradient_over_time_payload(
         "timesteps": np.ascontiguousarray(result.timesteps, dtype=np.int64),
         "series": series,
         "overflow": not all(finite_rows),
-    }
-
-
-def predict_payload(sequences: list[NDArray[np.float64]], wx: float, wrec: float) -> dict[str, Any]:
-    y = predict(sequences, wx, wrec)
-    return {
-        "outputs": np.ascontiguousarray(y, dtype=np.float64),
-        "counts": counts(y),
-        "weights": {"wx": wx, "wrec": wrec},
-        "overflow": not _finite(y),
     }

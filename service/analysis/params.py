@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from core.errors import InvalidInputError
 from core.surface import TUTORIAL_POINTS
 from core.window import Window
-from service.datasets.schemas import DatasetRef, DatasetSpec
+from service.datasets.schemas import MAX_SAFE_INTEGER, DatasetRef, DatasetSpec
 from service.deps import SettingsDep
 from service.errors import InvalidInput, LimitExceeded, from_core
+from service.web.models import limited_by
 
 __all__ = [
     "DatasetQueryDep",
@@ -38,11 +39,35 @@ async def dataset_query(
         str | None,
         Query(min_length=1, max_length=64, description="A stored dataset (or the spec fields)."),
     ] = None,
-    n_samples: Annotated[int | None, Query(ge=1, description="Spec: number of sequences.")] = None,
-    length: Annotated[int | None, Query(ge=1, description="Spec: steps per sequence.")] = None,
-    min_length: Annotated[int | None, Query(ge=1, description="Spec: shortest sequence.")] = None,
-    max_length: Annotated[int | None, Query(ge=1, description="Spec: longest sequence.")] = None,
-    seed: Annotated[int | None, Query(ge=0, le=2**64 - 1, description="Spec: seed.")] = None,
+    n_samples: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Spec: number of sequences.",
+            json_schema_extra=limited_by("max_samples"),
+        ),
+    ] = None,
+    length: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Spec: steps per sequence.",
+            json_schema_extra=limited_by("max_length"),
+        ),
+    ] = None,
+    min_length: Annotated[
+        int | None,
+        Query(
+            ge=1, description="Spec: shortest sequence.", json_schema_extra=limited_by("max_length")
+        ),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        Query(
+            ge=1, description="Spec: longest sequence.", json_schema_extra=limited_by("max_length")
+        ),
+    ] = None,
+    seed: Annotated[int | None, Query(ge=0, le=MAX_SAFE_INTEGER, description="Spec: seed.")] = None,
     p_one: Annotated[
         float | None, Query(gt=0.0, lt=1.0, allow_inf_nan=False, description="Spec: P(one).")
     ] = None,
@@ -90,10 +115,29 @@ async def grid_query(
     wrec_min: Annotated[_Finite, Query(description="Bottom edge of the window.")] = -3.0,
     wrec_max: Annotated[_Finite, Query(description="Top edge of the window.")] = 3.0,
     resolution: Annotated[
-        int, Query(ge=1, description="Grid points per axis (unless nx / ny are given).")
+        int,
+        Query(
+            ge=1,
+            description="Grid points per axis (unless nx / ny are given).",
+            json_schema_extra=limited_by("max_resolution"),
+        ),
     ] = 50,
-    nx: Annotated[int | None, Query(ge=1, description="Grid points along wx.")] = None,
-    ny: Annotated[int | None, Query(ge=1, description="Grid points along wrec.")] = None,
+    nx: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Grid points along wx.",
+            json_schema_extra=limited_by("max_resolution"),
+        ),
+    ] = None,
+    ny: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Grid points along wrec.",
+            json_schema_extra=limited_by("max_resolution"),
+        ),
+    ] = None,
 ) -> Window:
     """The window and resolution of a surface, checked against the grid limits."""
     given = {"nx": nx, "ny": ny}

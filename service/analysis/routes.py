@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
 from core.cost import bptt_seconds, forward_seconds, gradient_over_time_seconds, surface_seconds
@@ -29,6 +30,7 @@ from service.deps import ComputeDep, DatasetsDep, SettingsDep
 from service.errors import LimitExceeded, Loc
 from service.web.body import BodyRoute
 from service.web.budget import check_budget
+from service.web.caching import NOT_MODIFIED, cached
 from service.web.encoding import Format, json_response
 from service.web.negotiation import choose_format, tabular_responses
 from service.web.problems import problem_responses
@@ -43,8 +45,10 @@ _BODY: Loc = ("body", "dataset")  # where an inline dataset sits, for error loca
 _QUERY: Loc = ("query",)
 
 
-@router.post("/loss", response_model=LossResponse, responses=_ERRORS)
-async def post_loss(
+@router.post(
+    "/loss", summary="The loss at given weights", response_model=LossResponse, responses=_ERRORS
+)
+async def compute_loss(
     body: LossRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
     """Loss (mean squared error) at the given weights."""
@@ -64,8 +68,13 @@ async def post_loss(
     return json_response(payload)
 
 
-@router.post("/gradient", response_model=GradientResponse, responses=_ERRORS)
-async def post_gradient(
+@router.post(
+    "/gradient",
+    summary="The loss gradient by BPTT",
+    response_model=GradientResponse,
+    responses=_ERRORS,
+)
+async def compute_gradient(
     body: GradientRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
     """Loss and gradient by backpropagation through time (optionally the per-step traces)."""
@@ -105,8 +114,13 @@ def _check_sequence_trace(settings: Settings, n_samples: int, width: int) -> Non
         )
 
 
-@router.post("/gradient-check", response_model=GradientCheckResponse, responses=_ERRORS)
-async def post_gradient_check(
+@router.post(
+    "/gradient-check",
+    summary="BPTT against central differences",
+    response_model=GradientCheckResponse,
+    responses=_ERRORS,
+)
+async def check_gradient(
     body: GradientCheckRequest, datasets: DatasetsDep, compute: ComputeDep, settings: SettingsDep
 ) -> Response:
     """BPTT gradient next to central differences, and whether they agree."""
@@ -122,10 +136,12 @@ async def post_gradient_check(
 
 @router.get(
     "/loss-surface",
+    summary="The loss over a grid of weights",
     response_model=LossSurfaceResponse,
-    responses={**tabular_responses("The loss on the grid."), **_ERRORS},
+    responses={**tabular_responses("The loss on the grid."), **NOT_MODIFIED, **_ERRORS},
 )
 async def get_loss_surface(
+    request: Request,
     ref: DatasetQueryDep,
     grid: GridQueryDep,
     datasets: DatasetsDep,
@@ -142,19 +158,23 @@ async def get_loss_surface(
     n, width = datasets.shape(ref, _QUERY)
     seconds = surface_seconds(n, width, grid.nx, grid.ny)
     check_budget(settings, seconds, "the surface", ("query", "resolution"))
-    result = await compute.run(
-        _on_dataset,
-        datasets,
-        ref,
-        _QUERY,
-        analysis.surface,
-        grid,
-    )
-    return analysis.surface_response(result, fmt)
+
+    async def surface() -> Response:
+        result = await compute.run(_on_dataset, datasets, ref, _QUERY, analysis.surface, grid)
+        return analysis.surface_response(result, fmt)
+
+    key = {"of": "loss-surface", "dataset": ref.cache_key(), "grid": astuple(grid), "format": fmt}
+    return await cached(request, settings, key, surface, vary="Accept")
 
 
-@router.get("/gradient-over-time", response_model=GradientOverTimeResponse, responses=_ERRORS)
+@router.get(
+    "/gradient-over-time",
+    summary="The gradient through time at given points",
+    response_model=GradientOverTimeResponse,
+    responses={**NOT_MODIFIED, **_ERRORS},
+)
 async def get_gradient_over_time(
+    request: Request,
     ref: DatasetQueryDep,
     points: PointsQueryDep,
     datasets: DatasetsDep,
@@ -165,10 +185,15 @@ async def get_gradient_over_time(
     n, width = datasets.shape(ref, _QUERY)
     seconds = gradient_over_time_seconds(n, width, len(points))
     check_budget(settings, seconds, "the gradient over time", ("query", "points"))
-    payload = await compute.run(
-        _on_dataset, datasets, ref, _QUERY, analysis.gradient_over_time_payload, points
-    )
-    return json_response(payload)
+
+    async def series() -> Response:
+        payload = await compute.run(
+            _on_dataset, datasets, ref, _QUERY, analysis.gradient_over_time_payload, points
+        )
+        return json_response(payload)
+
+    key = {"of": "gradient-over-time", "dataset": ref.cache_key(), "points": points}
+    return await cached(request, settings, key, series)
 
 
 def _on_dataset(

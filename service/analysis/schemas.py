@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from service.datasets.schemas import DatasetRef
-from service.web.models import FiniteFloat, RequestModel
+from service.web.models import FiniteFloat, RequestModel, ResponseModel
 
 __all__ = [
     "GradientCheckRequest",
@@ -32,7 +32,7 @@ class Weights(RequestModel):
     wrec: FiniteFloat = Field(description="Recurrent weight.", examples=[1.0])
 
 
-class WeightsOut(BaseModel):
+class WeightsOut(ResponseModel):
     """A pair of weights (or of derivatives with respect to them) in a response."""
 
     wx: float | None = Field(description="Value for wx (null when it overflowed).")
@@ -53,8 +53,10 @@ class LossRequest(DatasetRef):
     include_outputs: bool = Field(default=False, description="Also return each sequence's output.")
 
 
-class LossResponse(BaseModel):
+class LossResponse(ResponseModel):
     """Mean squared error of the outputs against the targets."""
+
+    sometimes = frozenset({"outputs"})
 
     loss: float | None = Field(description="mean over sequences of (t - y)^2.", examples=[28.35])
     outputs: list[float | None] | None = Field(
@@ -85,8 +87,10 @@ class GradientRequest(DatasetRef):
     )
 
 
-class GradientResponse(BaseModel):
+class GradientResponse(ResponseModel):
     """The loss and its derivatives with respect to wx and wrec."""
+
+    sometimes = frozenset({"trace", "sequence_trace"})
 
     loss: float | None = Field(description="The loss at the weights.")
     gradient: WeightsOut = Field(description="dξ/dwx and dξ/dwrec.")
@@ -122,7 +126,7 @@ class GradientCheckRequest(DatasetRef):
     )
 
 
-class GradientCheckResponse(BaseModel):
+class GradientCheckResponse(ResponseModel):
     """Analytic (BPTT) and numeric (central differences) gradients side by side."""
 
     analytic: WeightsOut
@@ -133,7 +137,7 @@ class GradientCheckResponse(BaseModel):
     overflow: bool = Field(description=_OVERFLOW)
 
 
-class SurfaceMinimum(BaseModel):
+class SurfaceMinimum(ResponseModel):
     """The grid cell with the smallest finite loss (all null if every cell overflowed)."""
 
     wx: float | None
@@ -141,7 +145,7 @@ class SurfaceMinimum(BaseModel):
     loss: float | None
 
 
-class LossSurfaceResponse(BaseModel):
+class LossSurfaceResponse(ResponseModel):
     """The loss on a grid; row i of `loss` is wrec[i], column j is wx[j]."""
 
     wx: list[float] = Field(description="Grid values of wx (nx).")
@@ -151,7 +155,7 @@ class LossSurfaceResponse(BaseModel):
     overflow: bool = Field(description=_OVERFLOW)
 
 
-class GradientSeries(BaseModel):
+class GradientSeries(ResponseModel):
     """dξ/dS_k summed over sequences at one point, for each timestep."""
 
     wx: float
@@ -160,7 +164,7 @@ class GradientSeries(BaseModel):
     overflow: bool = Field(description=_OVERFLOW)
 
 
-class GradientOverTimeResponse(BaseModel):
+class GradientOverTimeResponse(ResponseModel):
     """How the gradient flows back through time at each point."""
 
     timesteps: list[int] = Field(description="k = 0..n.")

@@ -161,7 +161,8 @@ class DatasetRegistry:
         info = self.info(dataset_id)
         if info.kind == "generated":
             assert info.spec is not None
-            return self._generate(DatasetSpec.model_validate(info.spec), ("dataset_id",))
+            # Validated when it was stored; not again (an older limit may have been wider).
+            return self._generate(DatasetSpec.model_construct(**info.spec), ("dataset_id",))
         dataset = self._files.arrays(dataset_id)
         self._cache.put(dataset_id, dataset)
         return dataset

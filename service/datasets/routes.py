@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
 from service.datasets.registry import DatasetInfo, DatasetRegistry, sequences_payload
@@ -13,6 +13,7 @@ from service.datasets.schemas import DatasetOut, DatasetPage, DatasetSource
 from service.deps import ComputeDep, DatasetsDep, JobsDep, SettingsDep
 from service.errors import Conflict, LimitExceeded
 from service.web.body import BodyRoute
+from service.web.caching import NOT_MODIFIED, cached
 from service.web.encoding import json_response
 from service.web.problems import problem_responses
 
@@ -36,6 +37,7 @@ _EXAMPLES = {
 
 @router.post(
     "",
+    summary="Store a dataset",
     status_code=201,
     response_model=DatasetOut,
     responses=problem_responses(413, 422, 429),
@@ -50,7 +52,12 @@ async def create_dataset(
     return json_response(_public(info), 201, headers={"Location": f"/datasets/{info.id}"})
 
 
-@router.get("", response_model=DatasetPage, responses=problem_responses(422))
+@router.get(
+    "",
+    summary="Stored datasets, oldest first",
+    response_model=DatasetPage,
+    responses=problem_responses(422),
+)
 async def list_datasets(
     datasets: DatasetsDep,
     compute: ComputeDep,
@@ -65,9 +72,13 @@ async def list_datasets(
 
 
 @router.get(
-    "/{dataset_id}", response_model=DatasetOut, responses=problem_responses(404, 413, 422, 429)
+    "/{dataset_id}",
+    summary="A stored dataset",
+    response_model=DatasetOut,
+    responses={**NOT_MODIFIED, **problem_responses(404, 413, 422, 429)},
 )
 async def get_dataset(
+    request: Request,
     dataset_id: str,
     datasets: DatasetsDep,
     compute: ComputeDep,
@@ -77,14 +88,26 @@ async def get_dataset(
     ] = None,
 ) -> Response:
     """A stored dataset's summary, or with `?include=data` its sequences and targets."""
-    if include is None:
-        return json_response(_public(await compute.run(datasets.info, dataset_id)))
-    return json_response(
-        await compute.run(_with_data, datasets, dataset_id, settings.max_include_elements)
-    )
+    info = await compute.run(datasets.info, dataset_id)
+
+    async def record() -> Response:
+        if include is None:
+            return json_response(_public(info))
+        return json_response(
+            await compute.run(_with_data, datasets, dataset_id, settings.max_include_elements)
+        )
+
+    # A record never changes; deleted and stored again, it has another created_at.
+    key = {"dataset": info.id, "created_at": info.created_at, "include": include}
+    return await cached(request, settings, key, record)
 
 
-@router.delete("/{dataset_id}", status_code=204, responses=problem_responses(404, 409, 429))
+@router.delete(
+    "/{dataset_id}",
+    summary="Delete a stored dataset",
+    status_code=204,
+    responses=problem_responses(404, 409, 429),
+)
 async def delete_dataset(
     dataset_id: str, datasets: DatasetsDep, compute: ComputeDep, jobs: JobsDep
 ) -> Response:
@@ -100,7 +123,8 @@ async def delete_dataset(
 
 
 def _public(info: DatasetInfo) -> dict[str, Any]:
-    return asdict(info)
+    """The record as the API shows it: times in UTC with a ``Z``, as every time it sends."""
+    return asdict(info) | {"created_at": info.created_at.replace("+00:00", "Z")}
 
 
 def _with_data(datasets: DatasetRegistry, dataset_id: str, max_elements: int) -> dict[str, Any]:

@@ -7,12 +7,15 @@ tutorial's dataset).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from service.web.arrays import FloatRows, Floats
-from service.web.models import RequestModel
+from service.web.models import RequestModel, ResponseModel, at_most_one, limited_by, missing
+
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer a JSON number carries exactly everywhere
 
 __all__ = [
     "DatasetData",
@@ -42,6 +45,19 @@ class DatasetSpec(RequestModel):
     or `min_length` and `max_length` for variable lengths.
     """
 
+    schema_rules = (
+        at_most_one("length", "min_length"),
+        at_most_one("length", "max_length"),
+        {
+            "not": {
+                "allOf": [
+                    missing("length"),
+                    {"anyOf": [missing("min_length"), missing("max_length")]},
+                ]
+            }
+        },
+    )
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -51,24 +67,39 @@ class DatasetSpec(RequestModel):
         }
     )
 
-    n_samples: int = Field(ge=1, description="Number of sequences.", examples=[20])
+    n_samples: int = Field(
+        ge=1,
+        description="Number of sequences.",
+        examples=[20],
+        json_schema_extra=limited_by("max_samples"),
+    )
     length: int | None = Field(
         default=None,
         ge=1,
         description="Steps of every sequence (or use min/max_length).",
         examples=[10],
+        json_schema_extra=limited_by("max_length"),
     )
     min_length: int | None = Field(
-        default=None, ge=1, description="Shortest sequence (variable lengths)."
+        default=None,
+        ge=1,
+        description="Shortest sequence (variable lengths).",
+        json_schema_extra=limited_by("max_length"),
     )
     max_length: int | None = Field(
-        default=None, ge=1, description="Longest sequence (variable lengths)."
+        default=None,
+        ge=1,
+        description="Longest sequence (variable lengths).",
+        json_schema_extra=limited_by("max_length"),
     )
     seed: int = Field(
         default=0,
         ge=0,
-        le=2**64 - 1,
-        description="Random seed; the legacy generator takes seeds < 2**32.",
+        le=MAX_SAFE_INTEGER,
+        description=(
+            "Random seed, at most 2**53 - 1 (an integer every JSON client sends exactly); "
+            "the legacy generator takes seeds < 2**32."
+        ),
         examples=[1],
     )
     p_one: float = Field(
@@ -118,7 +149,7 @@ class DatasetData(RequestModel):
     sequences: FloatRows = Field(
         description="The input sequences (each at least one step; lengths may differ).",
         examples=[[[0, 1, 1], [1, 0, 1, 1, 0]]],
-        json_schema_extra={"minItems": 1},
+        json_schema_extra={"minItems": 1, **limited_by("max_samples")},
     )
     targets: Floats | None = Field(
         default=None, description="One target per sequence; null means each sequence's sum."
@@ -157,6 +188,8 @@ DatasetSource = Annotated[
 class DatasetRef(RequestModel):
     """Mixin: which dataset a request works on. Neither field given: the tutorial dataset."""
 
+    schema_rules = (at_most_one("dataset_id", "dataset"),)
+
     dataset_id: DatasetId | None = Field(
         default=None, description="A stored dataset (from `POST /datasets`)."
     )
@@ -165,6 +198,10 @@ class DatasetRef(RequestModel):
         description="An inline dataset: a generation spec or the sequences themselves.",
     )
 
+    def cache_key(self) -> dict[str, Any]:
+        """The reference as part of a cache key: an id names its content, a spec its data."""
+        return self.model_dump(mode="json", exclude_none=True)
+
     @model_validator(mode="after")
     def _at_most_one_dataset(self) -> DatasetRef:
         if self.dataset_id is not None and self.dataset is not None:
@@ -172,8 +209,10 @@ class DatasetRef(RequestModel):
         return self
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(ResponseModel):
     """A stored dataset; `sequences` and `targets` only with `?include=data`."""
+
+    sometimes = frozenset({"sequences", "targets"})
 
     id: str = Field(description="Use it as `dataset_id`.", examples=["g-3f7c2a9e0b1d4c6e8a5f"])
     kind: Literal["generated", "uploaded"] = Field(
@@ -183,7 +222,10 @@ class DatasetOut(BaseModel):
     min_length: int = Field(description="Shortest sequence.", examples=[10])
     max_length: int = Field(description="Longest sequence.", examples=[10])
     is_binary: bool = Field(description="Whether every input is 0 or 1.")
-    created_at: str = Field(description="When it was first stored (ISO 8601, UTC).")
+    created_at: datetime = Field(
+        description="When it was first stored (RFC 3339, UTC, ending in Z).",
+        examples=["2026-11-30T04:15:47.628899Z"],
+    )
     spec: DatasetSpec | None = Field(
         default=None, description="The generation spec (generated only)."
     )
@@ -195,7 +237,7 @@ class DatasetOut(BaseModel):
     )
 
 
-class DatasetPage(BaseModel):
+class DatasetPage(ResponseModel):
     """A page of stored datasets, oldest first."""
 
     items: list[DatasetOut]

@@ -18,6 +18,7 @@ from service.config import Settings
 from service.deps import SettingsDep
 from service.errors import InvalidInput, LimitExceeded, from_core
 from service.figures import drawing
+from service.web.models import limited_by
 
 __all__ = [
     "GradientSizeDep",
@@ -35,12 +36,29 @@ def _image_size(default_width: int, default_height: int) -> Callable[..., drawin
 
     def size_query(
         settings: SettingsDep,
-        width: Annotated[int, Query(ge=100, description="Image width in pixels.")] = default_width,
+        width: Annotated[
+            int,
+            Query(
+                ge=100,
+                description="Image width in pixels.",
+                json_schema_extra=limited_by("figure_max_width"),
+            ),
+        ] = default_width,
         height: Annotated[
-            int, Query(ge=100, description="Image height in pixels.")
+            int,
+            Query(
+                ge=100,
+                description="Image height in pixels.",
+                json_schema_extra=limited_by("figure_max_height"),
+            ),
         ] = default_height,
         dpi: Annotated[
-            int, Query(ge=10, description="Dots per inch (sets text and line sizes).")
+            int,
+            Query(
+                ge=10,
+                description="Dots per inch (sets text and line sizes).",
+                json_schema_extra=limited_by("figure_max_dpi"),
+            ),
         ] = 100,
     ) -> drawing.ImageSize:
         for name, value, limit in (

@@ -22,9 +22,9 @@ from core.datasets import Dataset
 from core.surface import GradientOverTime, LossSurface, gradient_over_time, loss_surface_on
 from core.training import Trajectory
 from core.window import Window
+from service import __version__
 from service.analysis.params import DatasetQueryDep, GridQueryDep, PointsQueryDep
 from service.config import Settings
-from service.datasets.schemas import DatasetRef
 from service.deps import ComputeDep, DatasetsDep, JobsDep, RendererDep, SettingsDep
 from service.errors import Conflict, LimitExceeded
 from service.figures import drawing, paths
@@ -36,7 +36,8 @@ from service.figures.params import (
     figure_points,
 )
 from service.web.budget import check_budget
-from service.web.caching import cache_headers, etag_of, not_modified
+from service.web.caching import NOT_MODIFIED, cached
+from service.web.models import limited_by
 from service.web.problems import problem_responses
 
 __all__ = ["router"]
@@ -44,7 +45,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["figures"])
 
 # Part of every ETag: a new drawing (or matplotlib) must not be served as the old one.
-_DRAWING_VERSION = f"1/{matplotlib.__version__}"
+_DRAWING_VERSION = f"{__version__}/1/{matplotlib.__version__}"
 
 FormatPath = Annotated[Literal["png", "svg"], Path(description="Image format.")]
 
@@ -53,14 +54,14 @@ def _image_responses(description: str, *errors: int) -> dict[int | str, dict[str
     return {
         200: {
             "description": description,
-            "content": {"image/png": {}, "image/svg+xml": {}},
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in drawing.MEDIA_TYPES.values()
+            },
         },
-        304: {"description": "Not modified: the `If-None-Match` ETag still holds."},
+        **NOT_MODIFIED,
         **problem_responses(*errors),
     }
-
-
-# -- caching ----------------------------------------------------------------------------
 
 
 async def _image(
@@ -71,16 +72,11 @@ async def _image(
     draw: Callable[[], Any],
 ) -> Response:
     """304 when the client's copy is current, else the image that ``draw`` makes."""
-    etag = etag_of({**key, "format": fmt}, _DRAWING_VERSION)
-    headers = cache_headers(etag, settings.figure_cache_seconds, settings.api_token is not None)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    body = await draw()
-    return Response(body, media_type=drawing.MEDIA_TYPES[fmt], headers=headers)
 
+    async def image() -> Response:
+        return Response(await draw(), media_type=drawing.MEDIA_TYPES[fmt])
 
-def _dataset_key(ref: DatasetRef) -> dict[str, Any]:
-    return ref.model_dump(mode="json", exclude_none=True)
+    return await cached(request, settings, {**key, "format": fmt}, image, version=_DRAWING_VERSION)
 
 
 def _surfaces(dataset: Dataset, windows: Sequence[Window]) -> list[LossSurface]:
@@ -93,10 +89,11 @@ def _surfaces(dataset: Dataset, windows: Sequence[Window]) -> list[LossSurface]:
 
 @router.get(
     "/figures/loss-surface.{fmt}",
+    summary="The loss-surface figure",
     response_class=Response,
     responses=_image_responses("The two-panel loss surface.", 404, 413, 422, 429),
 )
-async def loss_surface_image(
+async def get_loss_surface_figure(
     request: Request,
     fmt: FormatPath,
     ref: DatasetQueryDep,
@@ -124,7 +121,7 @@ async def loss_surface_image(
     check_budget(settings, seconds, "the figure's surfaces", ("query", "resolution"))
     key = {
         "figure": "loss-surface",
-        "dataset": _dataset_key(ref),
+        "dataset": ref.cache_key(),
         "windows": [astuple(w) for w in windows],
         "points": points,
         "size": astuple(size),
@@ -140,10 +137,11 @@ async def loss_surface_image(
 
 @router.get(
     "/figures/gradient-over-time.{fmt}",
+    summary="The gradient-over-time figure",
     response_class=Response,
     responses=_image_responses("dξ/dS_k over time at each point.", 404, 413, 422, 429),
 )
-async def gradient_over_time_image(
+async def get_gradient_over_time_figure(
     request: Request,
     fmt: FormatPath,
     ref: DatasetQueryDep,
@@ -161,7 +159,7 @@ async def gradient_over_time_image(
     check_budget(settings, seconds, "the gradient over time", ("query", "points"))
     key = {
         "figure": "gradient-over-time",
-        "dataset": _dataset_key(ref),
+        "dataset": ref.cache_key(),
         "points": points,
         "size": astuple(size),
     }
@@ -178,12 +176,13 @@ async def gradient_over_time_image(
 
 @router.get(
     "/jobs/{job_id}/figure.{fmt}",
+    summary="A job's path on the loss surface",
     response_class=Response,
     responses=_image_responses(
         "The job's trajectory (every start) on the loss surface.", 404, 409, 413, 422, 429, 503
     ),
 )
-async def job_figure(
+async def get_job_figure(
     request: Request,
     job_id: Annotated[str, Path(min_length=1, max_length=64, description="A job id.")],
     fmt: FormatPath,
@@ -194,7 +193,12 @@ async def job_figure(
     renderer: RendererDep,
     settings: SettingsDep,
     resolution: Annotated[
-        int, Query(ge=2, description="Grid points per axis of the surface.")
+        int,
+        Query(
+            ge=2,
+            description="Grid points per axis of the surface.",
+            json_schema_extra=limited_by("figure_max_resolution"),
+        ),
     ] = 50,
 ) -> Response:
     """A finished job's path on the loss surface: overview and a zoom on the final points.

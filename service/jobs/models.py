@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from service.analysis.schemas import WeightsOut
 from service.errors import problem_type
 from service.web.encoding import finite_or_none
+from service.web.models import ResponseModel
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -30,7 +31,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class JobProgress(BaseModel):
+class JobProgress(ResponseModel):
     """Where a job is: iterations done of iterations asked, and the current loss and weights."""
 
     iteration: int = Field(ge=0, description="Iterations done so far.")
@@ -44,7 +45,7 @@ class JobProgress(BaseModel):
     )
 
 
-class RunOutcome(BaseModel):
+class RunOutcome(ResponseModel):
     """Where a training run ended, and how."""
 
     weights: WeightsOut = Field(description="The trained weights (null where they overflowed).")

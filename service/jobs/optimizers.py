@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, JsonValue, create_model
+from pydantic import Field, JsonValue, create_model
 
 from core.optimizers import OPTIMIZERS, Hyperparameter, OptimizerEntry
-from service.web.models import FiniteFloat, RequestModel
+from service.web.models import FiniteFloat, RequestModel, ResponseModel
 
 __all__ = [
     "OptimizerInfo",
@@ -118,7 +118,7 @@ else:
     OptimizerSpec = optimizer_spec_model(OPTIMIZERS)
 
 
-class HyperparameterInfo(BaseModel):
+class HyperparameterInfo(ResponseModel):
     """One hyperparameter of an optimizer."""
 
     name: str
@@ -131,7 +131,7 @@ class HyperparameterInfo(BaseModel):
     description: str
 
 
-class OptimizerInfo(BaseModel):
+class OptimizerInfo(ResponseModel):
     """An optimizer ``POST /train`` takes, with its hyperparameters and their defaults."""
 
     name: str

@@ -13,7 +13,7 @@ from typing import Annotated
 import anyio
 import anyio.to_thread
 import numpy as np
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
@@ -21,7 +21,7 @@ from service.deps import JobsDep, WatcherDep
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
 from service.jobs.optimizers import OptimizerInfo, optimizer_infos
-from service.jobs.schemas import Job, JobList, TrainRequest
+from service.jobs.schemas import Job, JobList, TrainRequest, TrajectoryOut
 from service.web.body import BodyRoute
 from service.web.context import on_request_end
 from service.web.encoding import Format, csv_response, json_response, npy_response
@@ -36,7 +36,11 @@ CANCEL_WAIT = 2.0  # a DELETE waits this long for a running job to stop
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
 
 
-@router.get("/optimizers", response_model=list[OptimizerInfo])
+@router.get(
+    "/optimizers",
+    summary="The optimizers and their hyperparameters",
+    response_model=list[OptimizerInfo],
+)
 async def list_optimizers() -> list[OptimizerInfo]:
     """The optimizers `POST /train` takes, with their hyperparameters, defaults and ranges."""
     return optimizer_infos()
@@ -44,6 +48,7 @@ async def list_optimizers() -> list[OptimizerInfo]:
 
 @router.post(
     "/train",
+    summary="Start a training job",
     status_code=202,
     response_model=Job,
     responses={
@@ -51,8 +56,7 @@ async def list_optimizers() -> list[OptimizerInfo]:
         **problem_responses(404, 413, 422, 429, 503),
     },
 )
-async def post_train(
-    body: TrainRequest,
+async def train(
     jobs: JobsDep,
     watcher: WatcherDep,
     response: Response,
@@ -66,9 +70,16 @@ async def post_train(
             "does, else 202 as without (at most the server's max_train_wait).",
         ),
     ] = None,
+    body: Annotated[
+        TrainRequest | None, Body(description="The run; no body at all is the tutorial's run.")
+    ] = None,
 ) -> Job:
-    """Queue a training job (202, `Location: /jobs/{id}`); with `wait`, maybe its end (200)."""
-    job = await anyio.to_thread.run_sync(jobs.submit, body)
+    """Queue a training job (202, `Location: /jobs/{id}`); with `wait`, maybe its end (200).
+
+    Without a body (or with `{}`) the job is the tutorial's run: rprop from (-1.5, 2) for
+    500 iterations on the tutorial dataset.
+    """
+    job = await anyio.to_thread.run_sync(jobs.submit, body or TrainRequest.model_validate({}))
     if wait:
         job = await watcher.wait_end(job, min(wait, jobs.settings.max_train_wait))
     response.headers["Location"] = f"/jobs/{job.id}"
@@ -76,7 +87,12 @@ async def post_train(
     return Job.of(job)
 
 
-@router.get("/jobs", response_model=JobList, responses=problem_responses(422, 503))
+@router.get(
+    "/jobs",
+    summary="Training jobs, newest first",
+    response_model=JobList,
+    responses=problem_responses(422, 503),
+)
 async def list_jobs(
     jobs: JobsDep,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
@@ -91,7 +107,12 @@ async def list_jobs(
     return JobList(items=[Job.of(job) for job in page], next_cursor=next_cursor)
 
 
-@router.get("/jobs/{job_id}", response_model=Job, responses=problem_responses(404, 503))
+@router.get(
+    "/jobs/{job_id}",
+    summary="A training job",
+    response_model=Job,
+    responses=problem_responses(404, 503),
+)
 async def get_job(job_id: JobId, jobs: JobsDep) -> Job:
     """A job: status, progress, and its result or error once it ended."""
     return Job.of(await anyio.to_thread.run_sync(jobs.get, job_id))
@@ -99,6 +120,7 @@ async def get_job(job_id: JobId, jobs: JobsDep) -> Job:
 
 @router.delete(
     "/jobs/{job_id}",
+    summary="Cancel a training job",
     response_model=Job,
     responses={
         202: {"model": Job, "description": "A running job was asked to stop and is stopping."},
@@ -115,17 +137,19 @@ async def cancel_job(job_id: JobId, jobs: JobsDep, watcher: WatcherDep, response
 
 @router.get(
     "/jobs/{job_id}/trajectory",
+    summary="A job's path through weight space",
+    response_model=TrajectoryOut,
     responses={
         **tabular_responses(
-            "The weights and loss before the first and after every iteration: JSON "
-            "`{wx, wrec, loss}`, .npy of shape (iterations + 1, 3) with columns wx, wrec, "
-            "loss, or CSV `iteration,wx,wrec,loss`. Non-finite values are null (JSON), "
-            "NaN (npy) or empty (CSV)."
+            "The weights and loss before the first and after every iteration: JSON, "
+            ".npy of shape (iterations + 1, 3) with columns wx, wrec, loss, or CSV "
+            "`iteration,wx,wrec,loss`. Non-finite values are null (JSON), NaN (npy) or "
+            "empty (CSV)."
         ),
         **problem_responses(404, 409, 422, 503),
     },
 )
-async def get_trajectory(
+async def get_job_trajectory(
     job_id: JobId,
     jobs: JobsDep,
     format: Annotated[
@@ -172,11 +196,12 @@ async def existing_job(job_id: JobId, jobs: JobsDep) -> JobRecord:
 
 @router.get(
     "/jobs/{job_id}/events",
+    summary="A job's progress as server-sent events",
     response_class=EventSourceResponse,
     responses=problem_responses(404, 429, 503),
     dependencies=[Depends(stream_slot)],
 )
-async def job_events(
+async def get_job_events(
     job: Annotated[JobRecord, Depends(existing_job)], watcher: WatcherDep
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `progress` while the job is queued or runs, then one `done`.

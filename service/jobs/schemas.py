@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_serializer, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from core.errors import InvalidInputError
 from core.window import Window
@@ -18,10 +18,10 @@ from service.analysis.schemas import Weights
 from service.datasets.schemas import DatasetRef
 from service.jobs.models import JobProgress, JobRecord, JobResult, JobStatus
 from service.jobs.optimizers import OptimizerSpec
-from service.web.models import FiniteFloat, RequestModel
+from service.web.models import FiniteFloat, RequestModel, ResponseModel, at_most_one, limited_by
 from service.web.problems import Problem
 
-__all__ = ["Job", "JobList", "StartsGrid", "TrainRequest"]
+__all__ = ["Job", "JobList", "StartsGrid", "TrainRequest", "TrajectoryOut"]
 
 TUTORIAL_INITIAL = {"wx": -1.5, "wrec": 2.0}
 
@@ -69,6 +69,8 @@ class StartsGrid(RequestModel):
 class TrainRequest(DatasetRef):
     """A training run: the tutorial's (rprop from (-1.5, 2), 500 iterations) by default."""
 
+    schema_rules = (at_most_one("starts", "starts_grid"),)
+
     model_config = DatasetRef.model_config | {
         "json_schema_extra": {
             "examples": [
@@ -103,7 +105,12 @@ class TrainRequest(DatasetRef):
         default_factory=lambda: OptimizerSpec.model_validate({}),
         description="The optimizer and its hyperparameters.",
     )
-    iterations: int = Field(500, ge=1, description="Iterations (full-batch gradient steps).")
+    iterations: int = Field(
+        500,
+        ge=1,
+        description="Iterations (full-batch gradient steps).",
+        json_schema_extra=limited_by("max_iterations"),
+    )
     tolerance: FiniteFloat | None = Field(
         default=None,
         ge=0,
@@ -119,6 +126,7 @@ class TrainRequest(DatasetRef):
         default=None,
         min_length=1,
         description="Multi-start: train from each of these weights; the result reports all.",
+        json_schema_extra=limited_by("max_starts"),
     )
     starts_grid: StartsGrid | None = Field(
         default=None,
@@ -142,7 +150,7 @@ class TrainRequest(DatasetRef):
         return len(self.starts) if self.starts is not None else 1
 
 
-class Job(BaseModel):
+class Job(ResponseModel):
     """A training job and, once it ended, its result or error."""
 
     id: str = Field(description="The job id (sorts by creation time).")
@@ -168,10 +176,26 @@ class Job(BaseModel):
         return cls.model_validate(record, from_attributes=True)
 
 
-class JobList(BaseModel):
+class JobList(ResponseModel):
     """A page of jobs, newest first."""
 
     items: list[Job]
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor=` for the next page; null on the last page."
     )
+
+
+class TrajectoryOut(ResponseModel):
+    """The path training took: weights and loss before the first and after every iteration.
+
+    The npy and CSV forms hold the same numbers as a table (columns wx, wrec, loss; CSV
+    with the iteration first); non-finite values are null here, NaN in npy, empty in CSV.
+    """
+
+    job_id: str = Field(description="The job.")
+    start: int = Field(description="Which start of the job the path is (0 for a single start).")
+    iterations: int = Field(description="Iterations the path holds (its length minus one).")
+    overflow: bool = Field(description="Whether some value overflowed float64 (shown as null).")
+    wx: list[float | None] = Field(description="wx after each iteration (index 0: the start).")
+    wrec: list[float | None] = Field(description="wrec after each iteration.")
+    loss: list[float | None] = Field(description="The loss at those weights.")

@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from service.deps import StateDep
 from service.errors import NotReady
+from service.web.models import ResponseModel
 from service.web.problems import problem_responses
 
 router = APIRouter(tags=["operations"])
 
 
-class Health(BaseModel):
+class Health(ResponseModel):
     """The process answers."""
 
     status: Literal["ok"] = Field(description="Always `ok` when the process answers.")
 
 
-class Readiness(BaseModel):
+class Readiness(ResponseModel):
     """The process and every component it needs answer."""
 
     status: Literal["ready"] = Field(description="Always `ready` (else a 503 problem).")
@@ -32,14 +33,16 @@ class Readiness(BaseModel):
     )
 
 
-@router.get("/health", response_model=Health)
-async def health() -> Health:
+@router.get("/health", summary="Liveness", response_model=Health)
+async def get_health() -> Health:
     """Liveness: the process is up."""
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Readiness, responses=problem_responses(503))
-async def ready(state: StateDep) -> Readiness:
+@router.get(
+    "/ready", summary="Readiness", response_model=Readiness, responses=problem_responses(503)
+)
+async def get_readiness(state: StateDep) -> Readiness:
     """Readiness: every component answers (else a 503 problem naming the broken ones)."""
     components: dict[str, str] = {}
     warnings: list[str] = []

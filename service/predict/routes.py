@@ -6,10 +6,10 @@ import anyio.to_thread
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from service.analysis import compute as analysis
 from service.config import Settings
 from service.deps import ComputeDep, JobsDep, SettingsDep
 from service.errors import LimitExceeded
+from service.predict.compute import predict_payload
 from service.predict.schemas import PredictRequest, PredictResponse
 from service.web.body import BodyRoute
 from service.web.encoding import json_response
@@ -19,9 +19,12 @@ router = APIRouter(tags=["predict"], route_class=BodyRoute)
 
 
 @router.post(
-    "/predict", response_model=PredictResponse, responses=problem_responses(404, 409, 413, 422, 429)
+    "/predict",
+    summary="Outputs for new sequences",
+    response_model=PredictResponse,
+    responses=problem_responses(404, 409, 413, 422, 429),
 )
-async def post_predict(
+async def predict(
     body: PredictRequest, settings: SettingsDep, compute: ComputeDep, jobs: JobsDep
 ) -> Response:
     """Outputs (and rounded counts) for each sequence, with given weights or a job's."""
@@ -31,7 +34,7 @@ async def post_predict(
     else:
         assert body.job_id is not None  # the schema asks for exactly one of the two
         wx, wrec = await anyio.to_thread.run_sync(jobs.trained_weights, body.job_id)
-    return json_response(await compute.run(analysis.predict_payload, body.sequences, wx, wrec))
+    return json_response(await compute.run(predict_payload, body.sequences, wx, wrec))
 
 
 def _check_limits(body: PredictRequest, settings: Settings) -> None:

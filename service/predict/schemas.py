@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, model_validator
 
 from service.analysis.schemas import Weights
+from service.datasets.schemas import MAX_SAFE_INTEGER
 from service.web.arrays import FloatRows
-from service.web.models import RequestModel
+from service.web.models import RequestModel, ResponseModel, exactly_one, limited_by
 
 __all__ = ["PredictRequest", "PredictResponse"]
 
 
 class PredictRequest(RequestModel):
     """Outputs of the network for sequences of any length; weights given or from a job."""
+
+    schema_rules = tuple(exactly_one("weights", "job_id"))
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -35,7 +40,7 @@ class PredictRequest(RequestModel):
     sequences: FloatRows = Field(
         description="Input sequences; lengths may differ and need not match the training data.",
         examples=[[[0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1]]],
-        json_schema_extra={"minItems": 1},
+        json_schema_extra={"minItems": 1, **limited_by("max_predict_sequences")},
     )
 
     @model_validator(mode="after")
@@ -45,12 +50,15 @@ class PredictRequest(RequestModel):
         return self
 
 
-class PredictResponse(BaseModel):
+class PredictResponse(ResponseModel):
     """One output per sequence, and the count it rounds to."""
 
     outputs: list[float | None] = Field(description="y = s_n per sequence (null: overflow).")
-    counts: list[int | None] = Field(
-        description="Each output rounded to the nearest integer (null when not representable)."
+    counts: list[Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] | None] = Field(
+        description=(
+            "Each output rounded to the nearest integer; null when the output overflowed or "
+            "the count is beyond 2**53 - 1 in size (not exact as a JSON number everywhere)."
+        )
     )
     weights: Weights = Field(description="The weights used.")
     overflow: bool = Field(description="Whether any output overflowed float64.")

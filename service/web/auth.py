@@ -21,12 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.errors import Unauthorized
 from service.web.problems import service_problem
 
-__all__ = ["PUBLIC_PATHS", "SCHEME", "BearerAuthMiddleware", "is_public"]
+__all__ = ["DOCS_ASSETS", "PUBLIC_PATHS", "SCHEME", "BearerAuthMiddleware", "is_public"]
 
 SCHEME = "bearerAuth"  # its name in the OpenAPI document
 PUBLIC_PATHS = frozenset({"/health", "/ready"})
 """Open to every method; GET (and HEAD) is also open on the page, its files and the docs."""
 _PUBLIC_PAGES = frozenset({"/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's and ReDoc's files, served from the package
 
 
 def is_public(method: str, path: str) -> bool:
@@ -34,7 +35,7 @@ def is_public(method: str, path: str) -> bool:
     if path in PUBLIC_PATHS:
         return True
     reading = method in {"GET", "HEAD"}
-    return reading and (path in _PUBLIC_PAGES or path.startswith(("/static/", "/docs/assets/")))
+    return reading and (path in _PUBLIC_PAGES or path.startswith(("/static/", DOCS_ASSETS + "/")))
 
 
 class BearerAuthMiddleware:

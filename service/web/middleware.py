@@ -1,5 +1,13 @@
 """Request plumbing as plain ASGI middleware (streaming responses pass through untouched).
 
+``HeadMiddleware`` answers HEAD wherever GET is answered: FastAPI's routes take only the
+methods they were declared with, and declaring HEAD on each would list every GET twice in
+the OpenAPI document; so HEAD is routed as GET and the body is not sent.
+
+``install_middleware`` stacks it in one order, outermost first: request id and log, CORS
+(so that preflights and errors carry its headers, and no token is asked of a preflight),
+HEAD as GET, security headers, gzip, bearer auth, then the body limits nearest the app.
+
 ``RequestContextMiddleware``: an ``X-Request-ID`` on every response (the client's when it
 sent a sane one), one JSON log line per request, and a 500 problem for anything that
 escaped the handlers. ``BodyLimitMiddleware``: request bodies over ``max_body_bytes`` get
@@ -15,22 +23,32 @@ import uuid
 from typing import Any
 
 import anyio
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.config import Settings
 from service.errors import LimitExceeded
+from service.web.auth import BearerAuthMiddleware
 from service.web.body import BodyRejected
 from service.web.context import run_request_end
+from service.web.encoding import NPY_MEDIA_TYPE
+from service.web.headers import SecurityHeadersMiddleware
 from service.web.problems import problem_response, service_problem
 
 __all__ = [
     "BodyLimitMiddleware",
     "BodyTimeout",
+    "HeadMiddleware",
     "RequestContextMiddleware",
+    "install_middleware",
 ]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Overflow", REQUEST_ID_HEADER]
+"""Headers a page on another origin may read (CORS shows it only the basic ones)."""
 
 access_logger = logging.getLogger("rnnlab.access")
 error_logger = logging.getLogger("rnnlab.errors")
@@ -194,3 +212,56 @@ class BodyLimitMiddleware:
         declared = int(Headers(scope=scope)["content-length"])
         response = service_problem(self._over(declared), scope["path"], {"Connection": "close"})
         await response(scope, receive, send)
+
+
+class HeadMiddleware:
+    """HEAD as GET without the body (the headers, Content-Length included, are GET's)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        done = False
+
+        async def send_headers_only(message: Message) -> None:
+            nonlocal done
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body" and not done:
+                done = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Wrap ``app`` in the stack above (each ``add_middleware`` wraps the ones before)."""
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
+    if settings.api_token is not None:
+        app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
+    if settings.gzip_level:
+        app.add_middleware(
+            GZipMiddleware,
+            minimum_size=1024,
+            compresslevel=settings.gzip_level,
+            exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, NPY_MEDIA_TYPE),
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, send_timeout=settings.send_timeout)

@@ -1,8 +1,11 @@
-"""Which representation a client asked for: ``format=`` first, else the Accept header.
+"""Which representation a client asked for, and a 406 when it takes none on offer.
 
-The Accept header is read by python-mimeparse (q-values, wildcards, specificity); among
-equally acceptable types the server prefers JSON, then npy, then CSV. When the header
-accepts none of them the answer is a 406 that lists what the endpoint offers.
+Routes with several representations (surfaces, trajectories) read ``format=`` first, else
+the Accept header (``choose_format``): among equally acceptable types the server prefers
+JSON, then npy, then CSV. Every other route has one representation (JSON, an image, an
+event stream); ``require_acceptable``, on every route, answers 406 before any work when
+the Accept header takes none of them. Accept headers are read by python-mimeparse
+(q-values, wildcards, specificity). Error answers are problem+json whatever was asked.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 import mimeparse
+from fastapi import Request
+from fastapi.routing import APIRoute
 
 from service.errors import NotAcceptable
 from service.web.encoding import CSV_MEDIA_TYPE, JSON_MEDIA_TYPE, NPY_MEDIA_TYPE, Format
 
-__all__ = ["choose_format", "tabular_responses"]
+__all__ = ["choose_format", "require_acceptable", "tabular_responses"]
 
 _MEDIA_FORMATS: dict[str, Format] = {
     JSON_MEDIA_TYPE: "json",
@@ -56,3 +61,33 @@ def tabular_responses(description: str) -> dict[int | str, dict[str, Any]]:
             },
         }
     }
+
+
+def _offered(route: APIRoute) -> list[str]:
+    """The media types of the route's successful answers, as its OpenAPI entry lists them."""
+    offered = {
+        media_type
+        for status, response in route.responses.items()
+        if str(status).startswith("2")
+        for media_type in response.get("content", {})
+    }
+    if route.response_model is not None:
+        offered.add(JSON_MEDIA_TYPE)
+    return sorted(offered)
+
+
+def _negotiates_itself(route: APIRoute) -> bool:
+    return any(param.alias.lower() == "accept" for param in route.dependant.header_params)
+
+
+async def require_acceptable(request: Request) -> None:
+    """406 when the Accept header takes none of what the route answers."""
+    accept = request.headers.get("accept", "").strip()
+    route = request.scope.get("route")
+    if not accept or not isinstance(route, APIRoute) or _negotiates_itself(route):
+        return
+    offered = _offered(route)
+    if offered and not mimeparse.best_match(offered, accept):
+        raise NotAcceptable(
+            f"Accept: {accept[:200]} takes none of what this endpoint offers ({', '.join(offered)})"
+        )

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -24,6 +24,7 @@ from starlette.routing import Match
 from core.errors import InvalidInputError
 from service.errors import ServiceError, from_core, problem_type
 from service.web.body import BodyInvalid, BodyRejected
+from service.web.models import ResponseModel
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -234,23 +235,27 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-class ErrorItem(BaseModel):
+class ErrorItem(ResponseModel):
     """One invalid value: where it is and what is wrong with it."""
+
+    sometimes = frozenset({"type"})
 
     loc: list[str | int] = Field(description='Path to the value, e.g. ["body", "weights", "wx"].')
     msg: str = Field(description="What is wrong.")
     type: str | None = Field(default=None, description="Machine-readable error kind.")
 
 
-class LimitInfo(BaseModel):
+class LimitInfo(ResponseModel):
     """The configured limit a request went over."""
 
     name: str = Field(description="Setting name (environment variable RNNLAB_<NAME>).")
     value: float = Field(description="Its configured value.")
 
 
-class Problem(BaseModel):
+class Problem(ResponseModel):
     """An error, as RFC 9457 problem details (media type application/problem+json)."""
+
+    sometimes = frozenset({"instance", "errors", "limit"})
 
     model_config = ConfigDict(
         extra="allow",

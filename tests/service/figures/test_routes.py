@@ -151,7 +151,7 @@ async def test_etag_is_a_hash_of_the_canonical_query(client: httpx.AsyncClient) 
 
 
 async def test_cache_control_is_private_when_a_token_is_set(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, api_token="s3cret", figure_cache_seconds=60)
+    settings = Settings(data_dir=tmp_path, api_token="s3cret", cache_seconds=60)
     async with running(settings) as (_, client):
         denied = await client.get("/figures/gradient-over-time.png")
         problem(denied, 401)
