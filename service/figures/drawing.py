@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -104,9 +105,11 @@ def render(fig: Figure, fmt: ImageFormat) -> bytes:
     buf = io.BytesIO()
     with _render_lock:
         FigureCanvasAgg(fig)
-        # No dates in the file: the same figure gives the same bytes.
+        # No dates, and SVG ids from a fixed salt rather than a random one: the same figure
+        # gives the same bytes, as its strong ETag promises.
         metadata = {"Date": None} if fmt == "svg" else {"Software": "rnnlab"}
-        fig.savefig(buf, format=fmt, dpi=fig.dpi, metadata=metadata)
+        with matplotlib.rc_context({"svg.hashsalt": "rnnlab"}):
+            fig.savefig(buf, format=fmt, dpi=fig.dpi, metadata=metadata)
     return buf.getvalue()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ async def test_create_from_spec_answers_201_with_location(client: httpx.AsyncCli
     assert (body["n_samples"], body["min_length"], body["max_length"]) == (20, 10, 10)
     assert body["is_binary"] is True
     assert body["spec"] == {**TUTORIAL_SPEC, "min_length": None, "max_length": None, "p_one": 0.5}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", body["created_at"])
     again = await client.post("/datasets", json=dict(reversed(TUTORIAL_SPEC.items())))
     assert again.status_code == 201
     assert again.json() == body

@@ -129,3 +129,17 @@ def test_small_images_at_high_dpi_keep_their_pixel_size(width: int, height: int,
     result = gradient_over_time(tutorial_dataset(), TUTORIAL_POINTS)
     lines = figures.gradient_over_time_figure(result, TUTORIAL_POINTS, size)
     assert png_pixels(figures.render(lines, "png")).shape[:2] == (height, width)
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_the_same_figure_is_the_same_bytes(fmt: str) -> None:
+    """What a strong ETag promises: redrawing gives the very same file."""
+    data = tutorial_dataset()
+    series = gradient_over_time(data, [(1.0, 2.0), (1.0, 0.5)])
+    first, second = (
+        figures.render(
+            figures.gradient_over_time_figure(series, [(1.0, 2.0), (1.0, 0.5)], SIZE), fmt
+        )  # type: ignore[arg-type]
+        for _ in range(2)
+    )
+    assert first == second

@@ -322,12 +322,25 @@ async def test_diverged_runs_are_null_with_overflow_flags(client: httpx.AsyncCli
     assert None in trajectory["wx"]
 
 
+async def test_no_body_at_all_is_the_tutorials_run(idle: httpx.AsyncClient) -> None:
+    for started in (await idle.post("/train"), await idle.post("/train", json={})):
+        assert started.status_code == 202
+        job = started.json()
+        assert started.headers["location"] == f"/jobs/{job['id']}"
+        progress = job["progress"]
+        assert (progress["iterations"], progress["weights"]) == (500, {"wx": -1.5, "wrec": 2.0})
+        assert job["created_at"].endswith("Z")
+        assert job["result"] is None  # always present, null until it succeeds
+
+
 async def test_events_stream_progress_then_one_done(client: httpx.AsyncClient) -> None:
     job = (await client.post("/train", json={"iterations": 100_000})).json()
     events: list[tuple[str, Any]] = []
-    async with client.stream("GET", f"/jobs/{job['id']}/events") as response:
+    gzip = {"accept-encoding": "gzip"}
+    async with client.stream("GET", f"/jobs/{job['id']}/events", headers=gzip) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert "content-encoding" not in response.headers  # each event sent as it happens
         name = None
         async for line in response.aiter_lines():
             if line.startswith("event: "):

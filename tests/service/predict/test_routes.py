@@ -99,3 +99,12 @@ async def test_limits_are_413(
     async with running(Settings(data_dir=tmp_path, **limits)) as (_, client):  # type: ignore[arg-type]
         body = {"weights": {"wx": 1, "wrec": 1}, "sequences": sequences}
         assert problem(await client.post("/predict", json=body), 413)["limit"]["name"] == name
+
+
+async def test_counts_beyond_what_json_carries_exactly_are_null(client: httpx.AsyncClient) -> None:
+    """2**53 + 1 is not a double: a JavaScript client would read another count."""
+    body = {"weights": {"wx": 1.0, "wrec": 1.0}, "sequences": [[2.0**53], [2.0**52], [1e300]]}
+    answer = (await client.post("/predict", json=body)).json()
+    assert answer["counts"] == [None, 2**52, None]
+    assert answer["outputs"] == [2.0**53, 2.0**52, 1e300]
+    assert answer["overflow"] is False

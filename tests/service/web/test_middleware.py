@@ -125,3 +125,89 @@ async def test_each_app_counts_its_own_requests(tmp_path: Path) -> None:
             await client.get("/health")
             text = (await client.get("/metrics")).text
         assert re.findall(pattern, text, flags=re.MULTILINE) == ["1.0"]
+
+
+async def test_head_answers_every_get_with_its_headers_and_no_body(tmp_path: Path) -> None:
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        for path in ("/health", "/datasets", "/loss-surface?resolution=4", "/optimizers"):
+            got = await client.get(path)
+            head = await client.head(path)
+            assert head.status_code == 200, path
+            assert head.content == b""
+            assert head.headers["content-type"] == got.headers["content-type"]
+            assert head.headers["content-length"] == got.headers["content-length"]
+        refused = await client.head("/loss")  # POST only
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "POST"
+
+
+async def test_large_json_and_csv_are_gzipped_for_clients_that_accept_it(tmp_path: Path) -> None:
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        query = "/loss-surface?resolution=128"
+        plain = await client.get(query, headers={"accept-encoding": "identity"})
+        for fmt in ("json", "csv"):
+            zipped = await client.get(f"{query}&format={fmt}", headers={"accept-encoding": "gzip"})
+            assert zipped.headers["content-encoding"] == "gzip", fmt
+            assert "Accept-Encoding" in zipped.headers["vary"]
+        assert "content-encoding" not in plain.headers
+        # httpx inflates it: the same answer either way, and the JSON at least halves.
+        zipped = await client.get(query, headers={"accept-encoding": "gzip"})
+        assert zipped.json() == plain.json()
+        assert zipped.num_bytes_downloaded < len(plain.content) / 2
+        npy = await client.get(f"{query}&format=npy", headers={"accept-encoding": "gzip"})
+        assert "content-encoding" not in npy.headers  # float64 bits hardly compress
+        small = await client.get("/health", headers={"accept-encoding": "gzip"})
+        assert "content-encoding" not in small.headers
+    async with running(Settings(data_dir=tmp_path, gzip_level=0)) as (_, client):
+        off = await client.get(query, headers={"accept-encoding": "gzip"})
+        assert "content-encoding" not in off.headers
+
+
+async def test_cors_is_off_unless_origins_are_configured(tmp_path: Path) -> None:
+    preflight = {"origin": "https://lab.example", "access-control-request-method": "POST"}
+    async with running(Settings(data_dir=tmp_path)) as (_, client):
+        answer = await client.options("/loss", headers=preflight)
+        assert "access-control-allow-origin" not in answer.headers
+        got = await client.get("/health", headers={"origin": "https://lab.example"})
+        assert "access-control-allow-origin" not in got.headers
+
+
+async def test_configured_origins_get_preflights_and_the_headers_they_need(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        cors_origins=["https://lab.example"],
+        api_token=SecretStr("s3cret"),
+    )
+    preflight = {
+        "origin": "https://lab.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+    }
+    async with running(settings) as (_, client):
+        answer = await client.options("/train", headers=preflight)  # no token asked of it
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == "https://lab.example"
+        assert "authorization" in answer.headers["access-control-allow-headers"].lower()
+        stranger = await client.options(
+            "/train", headers={**preflight, "origin": "https://x.example"}
+        )
+        assert "access-control-allow-origin" not in stranger.headers
+        started = await client.post(
+            "/train",
+            headers={"origin": "https://lab.example", "authorization": "Bearer s3cret"},
+        )
+        assert started.status_code == 202
+        exposed = {h.strip() for h in started.headers["access-control-expose-headers"].split(",")}
+        assert {"Location", "Retry-After", "ETag", "X-Overflow", "X-Request-ID"} <= exposed
+        refused = await client.post("/train", headers={"origin": "https://lab.example"})
+        assert refused.status_code == 401  # an error a page can read
+        assert refused.headers["access-control-allow-origin"] == "https://lab.example"
+
+
+def test_any_origin_is_refused_with_a_token() -> None:
+    with pytest.raises(ValueError, match="name the origins"):
+        Settings(cors_origins=["*"], api_token=SecretStr("s3cret"))
+    assert Settings(cors_origins="https://a.example, https://b.example").cors_origins == [  # type: ignore[arg-type]
+        "https://a.example",
+        "https://b.example",
+    ]
