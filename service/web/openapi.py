@@ -17,7 +17,8 @@ cannot see:
 - links: the id a creation answers leads to the operations on it (stateful tests and
   documentation readers follow them);
 - exactness: integer bounds stay integers (FastAPI's models make them floats), a query
-  or path value is never ``null``, and HEAD (answered for every GET) is not listed twice.
+  or path value is never ``null``, a figure's grid has two points per axis at least, and
+  HEAD (answered for every GET) is not listed twice.
 """
 
 from __future__ import annotations
@@ -190,9 +191,10 @@ def _finish_operation(
     for parameter in operation.get("parameters", []):
         _drop_null(parameter["schema"])
         _apply_limits(parameter["schema"], settings, overrides)
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-    if body is not None:
-        _drop_null(body["schema"])
+    if figure:  # a picture needs two points per axis
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] in {"resolution", "nx", "ny"}:
+                parameter["schema"]["minimum"] = max(parameter["schema"].get("minimum", 2), 2)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -200,8 +202,7 @@ def _ref(name: str) -> dict[str, Any]:
 
 
 def _drop_null(schema: dict[str, Any]) -> None:
-    """``anyOf: [X, null]`` -> X where null means "not given" (a query value, an optional
-    body): a client sends nothing rather than null."""
+    """``anyOf: [X, null]`` -> X for parameters: a query or path value is never null."""
     options = schema.get("anyOf")
     if not options:
         return

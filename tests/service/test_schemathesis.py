@@ -1,27 +1,26 @@
-"""Schemathesis: every operation of the committed openapi.json, every default check.
+"""Schemathesis, every check and every phase (stateful links included), against a live server.
 
-The app runs in-process with a token (so the auth checks have something to check) and
-small limits (so generated boundary values answer 413 at once instead of computing for
-minutes); the schema says nothing about limits, so it is the same schema either way.
+``rnnlab serve`` runs with a token (so the auth checks have something to check) and small
+limits (so generated boundary values are refused at once instead of computing for
+minutes); the document it serves states those limits, and schemathesis tests what that
+server serves. ``schemathesis.toml`` holds the few allowances the README justifies.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import tomllib
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import schemathesis
-from schemathesis.config import SchemathesisConfig
 
-from service.app import create_app
-from service.config import Settings
-from tests.service._jobs import InlineWorker
+from tests.service._api import live_server
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 TOKEN = "schemathesis-token"
 SMALL_LIMITS = {
     "max_samples": 1_000,
@@ -32,6 +31,7 @@ SMALL_LIMITS = {
     "max_include_elements": 20_000,
     "max_resolution": 64,
     "max_grid_points": 4_096,
+    "figure_max_resolution": 32,
     "max_points": 16,
     "max_compute_seconds": 2.0,
     "max_predict_sequences": 1_000,
@@ -45,42 +45,37 @@ SMALL_LIMITS = {
 }
 
 
-# The app is built at import: schemathesis copies the schema (and its app) per operation.
-DATA_DIR = Path(tempfile.mkdtemp(prefix="rnnlab-schemathesis-"))
-with (ROOT / "schemathesis.toml").open("rb") as config_file:
-    CONFIG = tomllib.load(config_file)
-CONFIG["auth"] = {"openapi": {"bearerAuth": {"bearer": TOKEN}}}
-schema = schemathesis.openapi.from_path(
-    ROOT / "openapi.json", config=SchemathesisConfig.from_dict(CONFIG)
-)
-schema.app = create_app(
-    Settings(
-        data_dir=DATA_DIR,
-        api_token=TOKEN,  # type: ignore[arg-type]
-        **SMALL_LIMITS,  # type: ignore[arg-type]
-    )
-)
-
-
-_workers: list[InlineWorker] = []
-
-
-def _ensure_worker() -> None:
-    """Jobs need a worker (else `?wait=` waits in vain): one thread, once the lifespan ran."""
-    jobs = getattr(schema.app.state, "jobs", None)
-    if jobs is not None and not _workers:
-        _workers.append(InlineWorker(jobs.backend).__enter__())
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _clean_up() -> Iterator[None]:
-    yield
-    for worker in _workers:
-        worker.__exit__(None, None, None)
-    shutil.rmtree(DATA_DIR, ignore_errors=True)
-
-
-@schema.parametrize()
-def test_api(case: schemathesis.Case) -> None:
-    _ensure_worker()
-    case.call_and_validate()
+@pytest.mark.timeout(1800)
+def test_every_check_in_every_phase_passes(tmp_path: Path) -> None:
+    env = {f"RNNLAB_{name.upper()}": str(value) for name, value in SMALL_LIMITS.items()}
+    env |= {"RNNLAB_API_TOKEN": TOKEN, "RNNLAB_EMBEDDED_WORKERS": "1"}
+    with live_server(tmp_path / "data", **env) as (base, _):
+        result = subprocess.run(
+            [
+                str(SCHEMATHESIS),
+                "run",
+                f"{base}/openapi.json",
+                "--url",
+                base,
+                "--checks",
+                "all",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+                "--header",
+                f"Authorization: Bearer {TOKEN}",
+                "--workers",
+                "2",
+                "--report-dir",
+                str(tmp_path / "report"),
+            ],
+            cwd=ROOT,  # where schemathesis.toml is
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=1700,
+            check=False,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in output, output[-3000:]
