@@ -91,7 +91,7 @@ def test_settings_tables_state_the_real_defaults() -> None:
     defaults = Settings()
     for name, stated in rows.items():
         actual = getattr(defaults, name)
-        if isinstance(actual, bool) or actual is None or actual == "":
+        if isinstance(actual, bool) or actual is None or actual == "" or actual == []:
             assert stated in {"(unset)", "(empty)", str(actual).lower()}, name
         elif isinstance(actual, int | float):
             assert float(stated.replace(",", "")) == actual, name
