@@ -138,7 +138,11 @@ async def check_gradient(
     "/loss-surface",
     summary="The loss over a grid of weights",
     response_model=LossSurfaceResponse,
-    responses={**tabular_responses("The loss on the grid."), **NOT_MODIFIED, **_ERRORS},
+    responses={
+        **tabular_responses("The loss on the grid.", flags_overflow=True),
+        **NOT_MODIFIED,
+        **_ERRORS,
+    },
 )
 async def get_loss_surface(
     request: Request,

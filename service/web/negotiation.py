@@ -47,11 +47,16 @@ def choose_format(requested: Format | None, accept: str | None) -> Format:
     return _MEDIA_FORMATS[best]
 
 
-def tabular_responses(description: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entry declaring the npy and CSV alternatives of a 200."""
+def tabular_responses(
+    description: str, *, flags_overflow: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entry declaring the npy and CSV alternatives of a 200 (and the
+    ``X-Overflow`` header, for answers whose npy and CSV forms cannot carry the flag)."""
+    headers = {"X-Overflow": {"$ref": "#/components/headers/X-Overflow"}} if flags_overflow else {}
     return {
         200: {
             "description": description,
+            "headers": headers,
             "content": {
                 NPY_MEDIA_TYPE: {
                     "schema": {"type": "string", "format": "binary"},
