@@ -1,9 +1,9 @@
 """The jobs part of the API's lifespan: backend, job service, hooks and the reaper thread.
 
 The app's lifespan enters :func:`jobs_lifespan`, which opens the backend, starts the
-reaper thread and the watchers' task group, adds the job series to /metrics, and hands
-back a ``JobsRuntime``: the ``JobService`` routes use, the ``JobWatcher`` that follows
-jobs, and the readiness check of the job store and queue.
+reaper thread, the watchers' task group and the store's change feed, adds the job series
+to /metrics, and hands back a ``JobsRuntime``: the ``JobService`` routes use, the
+``JobWatcher`` that follows jobs, and the readiness check of the job store and queue.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ async def jobs_lifespan(
                 max_streams=settings.max_event_streams,
                 max_streams_per_job=settings.max_event_streams_per_job,
             )
+            feed = backend.store.change_feed()
+            watchers.start_soon(feed.follow, watcher.nudge, watcher.watching)
             yield JobsRuntime(jobs, watcher, jobs_ready)
             watchers.cancel_scope.cancel()
     finally:

@@ -1,10 +1,13 @@
-"""Following jobs as they change: one poll per watched job, however many clients follow it.
+"""Following jobs as they change: one reader per watched job, however many clients follow it.
 
 ``GET /jobs/{id}/events``, ``POST /train?wait=`` and a ``DELETE`` of a running job all
-wait for a job to change. Each watched job gets one polling task (20 ms at first, backing
-off to ``MAX_POLL``), and every waiter on that job shares its reads: 500 event streams on
-one job cost the store what one does. The number of streams is capped per job and in
-total (``max_event_streams_per_job``, ``max_event_streams``).
+wait for a job to change. Each watched job gets one task that reads it when the store's
+change feed says it changed (``service.jobs.store.feed``: Redis publishes every
+transition, SQLite's data_version is watched) and at least every ``FALLBACK_POLL``
+seconds; every waiter on that job shares its reads, so 500 event streams on one job cost
+the store what one does, and a job that ends is seen within milliseconds rather than at
+the next poll. The number of streams is capped per job and in total
+(``max_event_streams_per_job``, ``max_event_streams``).
 """
 
 from __future__ import annotations
@@ -20,19 +23,18 @@ import anyio.to_thread
 from service.errors import BackendUnavailable, NotFound, QueueFull
 from service.jobs.models import JobRecord
 from service.jobs.service import JobService
+from service.jobs.store.feed import FALLBACK_POLL
 
 __all__ = ["JobWatcher"]
 
 logger = logging.getLogger("rnnlab.jobs")
-
-FIRST_POLL = 0.02  # seconds: a job that ends within milliseconds is seen at once
-MAX_POLL = 0.2
 
 
 @dataclass
 class _Watch:
     record: JobRecord
     changed: anyio.Event = field(default_factory=anyio.Event)
+    nudged: anyio.Event = field(default_factory=anyio.Event)  # the feed: read it again
     waiters: int = 0
     alive: bool = True  # its polling task runs
     gone: bool = False  # the job no longer exists (purged)
@@ -55,6 +57,18 @@ class JobWatcher:
         self._streams: dict[str, int] = {}
         self._max_streams = max_streams
         self._max_per_job = max_streams_per_job
+        self._active = anyio.Event()  # set while some job is watched
+
+    def nudge(self, job_id: str | None) -> None:
+        """The change feed's call: ``job_id`` (or, for None, any job) may have changed."""
+        targets = self._watches.values() if job_id is None else [self._watches.get(job_id)]
+        for watch in targets:
+            if watch is not None:
+                watch.nudged.set()
+
+    async def watching(self) -> None:
+        """Return once some job is watched (the SQLite feed reads only while one is)."""
+        await self._active.wait()
 
     def open_stream(self, job_id: str) -> None:
         """Count an event stream on ``job_id``; 429/503 at once beyond the caps."""
@@ -82,6 +96,8 @@ class JobWatcher:
         watch = self._watches.get(job.id)
         if watch is None:
             watch = self._watches[job.id] = _Watch(job)
+            watch.nudged.set()  # read it once at once: it may have changed already
+            self._active.set()
             self._tasks.start_soon(self._poll, job.id, watch)
         watch.waiters += 1
         return watch
@@ -113,13 +129,13 @@ class JobWatcher:
         return latest
 
     async def _poll(self, job_id: str, watch: _Watch) -> None:
-        """Read the job while anyone waits on it: a poll of the store that every backend
-        can answer (20 ms, backing off to MAX_POLL), not a retry of something that failed."""
-        delay = FIRST_POLL
+        """Read the job while anyone waits on it: when the feed nudges, and at least every
+        FALLBACK_POLL seconds (a lost notification delays an answer, never loses it)."""
         try:
             while watch.waiters > 0 and not watch.record.finished:
-                await anyio.sleep(delay)
-                delay = min(delay * 1.5, MAX_POLL)
+                with anyio.move_on_after(FALLBACK_POLL):
+                    await watch.nudged.wait()
+                watch.nudged = anyio.Event()  # a nudge during the read below is kept
                 try:
                     record = await anyio.to_thread.run_sync(self._jobs.get, job_id)
                 except BackendUnavailable:
@@ -133,11 +149,13 @@ class JobWatcher:
                     watch.changed = anyio.Event()
         except Exception:
             logger.exception("job %s: watching it failed", job_id)
-            await anyio.sleep(MAX_POLL)  # a waiter that follows with a new poller waits this
+            await anyio.sleep(FALLBACK_POLL)  # a waiter that follows with a new one waits this
         finally:
             watch.alive = False
             if self._watches.get(job_id) is watch:
                 del self._watches[job_id]
+                if not self._watches:
+                    self._active = anyio.Event()
             watch.changed.set()  # wake the waiters: they see it stopped
 
 

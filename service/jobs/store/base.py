@@ -40,6 +40,7 @@ from service.jobs.models import (
     problem,
     utcnow,
 )
+from service.jobs.store.feed import ChangeFeed, NoFeed
 
 
 class JobNotFoundError(LookupError):
@@ -151,6 +152,10 @@ class JobStore(abc.ABC):
     def durability_warning(self) -> str | None:
         """Why records might not survive a restart of the store's server (None: they will)."""
         return None
+
+    def change_feed(self) -> ChangeFeed:
+        """How the API hears of changes to jobs sooner than by reading them (none here)."""
+        return NoFeed()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -33,6 +33,7 @@ from service.jobs.store.base import (
     decode_trajectory,
     encode_trajectory,
 )
+from service.jobs.store.feed import ChangeFeed, RedisChangeFeed
 from service.redaction import redact
 
 T = TypeVar("T")
@@ -53,6 +54,14 @@ class RedisJobStore(JobStore):
             health_check_interval=15,
         )
         self._finished_indexed = False  # see _index_finished_once
+
+    @property
+    def channel(self) -> str:
+        """Where every transition publishes its job's id (``service.jobs.store.feed``)."""
+        return self._key("changed")
+
+    def change_feed(self) -> ChangeFeed:
+        return RedisChangeFeed(self.url, self.channel)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -252,6 +261,7 @@ class RedisJobStore(JobStore):
                         if new.finished and new.finished_at is not None and not old.finished:
                             ended = new.finished_at.timestamp()
                             pipe.zadd(self._key("finished"), {job_id: ended})
+                        pipe.publish(self.channel, job_id)
                         pipe.execute()
                         return new
                     except WatchError:

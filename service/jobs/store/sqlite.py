@@ -34,6 +34,7 @@ from service.jobs.store.base import (
     decode_trajectory,
     encode_trajectory,
 )
+from service.jobs.store.feed import ChangeFeed, SqliteChangeFeed
 from service.redaction import redact_paths
 
 logger = logging.getLogger("rnnlab.jobs")
@@ -137,6 +138,9 @@ class SqliteJobStore(JobStore):
         self._timeout = timeout
         self._schema_ready = False
         self._pool = _ConnectionPool(self._open, self.POOL_SIZE, wait=timeout)
+
+    def change_feed(self) -> ChangeFeed:
+        return SqliteChangeFeed(self.path)
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
