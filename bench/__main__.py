@@ -49,11 +49,11 @@ def main() -> None:
         core_bench.memory_rows,
     ]
     try:
-        from bench import service_bench
-    except ImportError:  # the service benchmark needs the service's dependencies
+        from bench import jobs_bench, service_bench
+    except ImportError:  # the service benchmarks need the service's dependencies
         pass
     else:
-        sections.append(service_bench.loss_surface_rows)
+        sections += [service_bench.loss_surface_rows, jobs_bench.train_wait_rows]
     rows: list[Row] = []
     for section in sections:
         new = section()

@@ -37,11 +37,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server() -> Iterator[str]:
-    """``rnnlab serve`` on a free loopback port with a throwaway data dir."""
+def live_server(**settings: str) -> Iterator[str]:
+    """``rnnlab serve`` on a free loopback port with a throwaway data dir (and ``settings``,
+    ``RNNLAB_*`` variables)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "RNNLAB_DATA_DIR": data_dir, "RNNLAB_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "RNNLAB_DATA_DIR": data_dir,
+            "RNNLAB_LOG_LEVEL": "warning",
+            **settings,
+        }
         env.pop("RNNLAB_API_TOKEN", None)
         rnnlab = Path(sys.executable).with_name("rnnlab")
         proc = subprocess.Popen(
