@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
-from prometheus_fastapi_instrumentator import Instrumentator
 
 from service import __version__
 from service.analysis.routes import router as analysis_router
@@ -28,7 +26,8 @@ from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
 from service.web.auth import DOCS_ASSETS
-from service.web.compute import ComputeMetrics, tune_allocator
+from service.web.compute import tune_allocator
+from service.web.metrics import install_metrics
 from service.web.middleware import install_middleware
 from service.web.negotiation import require_acceptable
 from service.web.openapi import install_openapi
@@ -67,26 +66,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tune_allocator()
     state.ready_checks["datasets"] = state.datasets.readiness
     try:
-        async with jobs_lifespan(state.settings, state.datasets, state.metrics) as runtime:
+        async with jobs_lifespan(state.settings, state.datasets, state.live_metrics) as runtime:
             state.jobs, state.watcher = runtime.jobs, runtime.watcher
             state.ready_checks["jobs"] = runtime.ready
             yield
     finally:
         state.renderer.close()
-
-
-def _instrument(app: FastAPI, registry: CollectorRegistry) -> None:
-    """/metrics: request counts and latencies per route, computations, process metrics.
-
-    The registry is the app's own (``AppState.metrics``; several apps in one process, as
-    in tests, would otherwise share and lose series); the jobs lifespan adds its series.
-    """
-    for collector in (ProcessCollector, PlatformCollector, GCCollector):
-        collector(registry=registry)
-    registry.register(ComputeMetrics(app_state(app).compute))
-    Instrumentator(excluded_handlers=["/metrics"], registry=registry).instrument(app).expose(
-        app, include_in_schema=False
-    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -111,6 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_problem_handlers(app)
     install_openapi(app, settings)
-    _instrument(app, state.metrics)
+    install_metrics(app, state.metrics, state.live_metrics, state.compute)
     install_middleware(app, settings)
     return app

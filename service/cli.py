@@ -70,7 +70,10 @@ def _settings_epilog() -> str:
     """Every RNNLAB_ setting with its default, for --help."""
     lines = ["settings (environment variables, see the README's tables):"]
     for name, field in Settings.model_fields.items():
-        default = field.default if field.default is not None else "(unset)"
+        value = field.get_default(call_default_factory=True)
+        if isinstance(value, list):
+            value = ",".join(value)
+        default = "(unset)" if value is None else value
         lines.append(f"  RNNLAB_{name.upper()}={default}")
     return "\n".join(lines)
 

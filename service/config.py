@@ -7,6 +7,7 @@ without touching code; the defaults admit real work (grids of 2048 x 2048, datas
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -32,6 +33,15 @@ class Settings(BaseSettings):
         description="Empty: embedded SQLite queue in data_dir; redis://host:port/db: Redis.",
     )
     embedded_workers: int = Field(default=2, ge=0, description="In-process job workers of `serve`.")
+    api_processes: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),  # the cores this process may use
+        ge=1,
+        description=(
+            "HTTP processes of `rnnlab serve` (default: the machine's cores); the server-wide "
+            "limits of memory, computations, connections and event streams are shared "
+            "among them."
+        ),
+    )
     api_token: SecretStr | None = Field(
         default=None, description="When set, requests need `Authorization: Bearer <token>`."
     )
@@ -267,6 +277,25 @@ class Settings(BaseSettings):
             "up to 600) answers 202 after this long if the job has not ended."
         ),
     )
+
+    def shared_by(self, processes: int) -> Settings:
+        """These settings for one of ``processes`` HTTP processes: each takes its share of
+        the limits that bound the whole server, so the README's totals stay true."""
+        if processes == 1:
+            return self
+        least = {  # the smallest share each setting admits
+            "max_concurrent_computations": 1,
+            "max_pending_computations": 0,
+            "max_body_memory": 1,
+            "dataset_cache_bytes": 0,
+            "max_connections": 1,
+            "max_event_streams": 1,
+        }
+        shares = {
+            name: max(smallest, getattr(self, name) // processes)
+            for name, smallest in least.items()
+        }
+        return self.model_copy(update=shares)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """What requests share, typed: the application state and the dependencies routes ask for.
 
 ``create_app`` builds an ``AppState`` (settings, dataset store, compute limiter, body
-budget, metrics registry); the lifespan adds what needs I/O to start (the job service and
+budget, metrics registries); the lifespan adds what needs I/O to start (the job service and
 watcher, the figure renderer) and the readiness checks. Routes never touch ``app.state``:
 they name what they need by its ``...Dep`` alias, so a route's signature says what it
 uses and tests can hand it substitutes.
@@ -50,7 +50,8 @@ class AppState:
     datasets: DatasetRegistry
     compute: ComputeLimiter
     body_budget: BodyBudget
-    metrics: CollectorRegistry
+    metrics: CollectorRegistry  # series this process updates
+    live_metrics: CollectorRegistry  # collectors read when scraped (the job store's)
     renderer: FigureRenderer
     ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
     jobs: JobService | None = None  # set by the jobs lifespan
@@ -69,6 +70,7 @@ class AppState:
             ),
             body_budget=BodyBudget(settings.max_body_memory, settings.max_body_numbers),
             metrics=CollectorRegistry(),
+            live_metrics=CollectorRegistry(),
             renderer=FigureRenderer(settings.figure_processes),
         )
 

@@ -1,8 +1,14 @@
-"""``rnnlab serve``: the API (uvicorn, in this process) and a job consumer process side by side.
+"""``rnnlab serve``: the API (uvicorn) and a job consumer process side by side.
 
-Why two processes: a huey consumer installs its own signal handlers, which fight
-uvicorn's when both live in one process, and only huey's own run loop replaces worker
-processes that die. So the launcher runs uvicorn here and ``rnnlab worker`` as a child:
+The API runs in ``RNNLAB_API_PROCESSES`` processes (default: the machine's cores), since
+one event loop uses one core: with one, uvicorn serves in this process; with more,
+uvicorn's supervisor runs them on one shared socket, replaces one that dies, and each
+takes its share of the server-wide limits (``Settings.shared_by``); their metrics are
+summed at every scrape (``service.web.metrics``).
+
+Why a separate consumer process: a huey consumer installs its own signal handlers, which
+fight uvicorn's when both live in one process, and only huey's own run loop replaces
+worker processes that die. So the launcher runs ``rnnlab worker`` as a child:
 
 - SIGINT/SIGTERM: uvicorn shuts down gracefully (open event streams get
   ``GRACEFUL_SHUTDOWN`` seconds) while the consumer is told to stop at once; running jobs
@@ -18,16 +24,22 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from service.config import Settings
+from service.web.logs import configure_logging
+from service.web.metrics import MULTIPROCESS_DIR, mark_process_dead
 from service.web.protocol import GuardedHttpProtocol
 
 logger = logging.getLogger("rnnlab.launcher")
@@ -121,15 +133,55 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def process_app() -> FastAPI:
+    """The app of one HTTP process (uvicorn's factory, in this process or a spawned one):
+    settings from the environment, with this process's share of the server-wide limits."""
+    from service.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    share = settings.shared_by(settings.api_processes)
+    GuardedHttpProtocol.configure(share)
+    return create_app(share)
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of HTTP processes, which also stops the consumer on a signal
+    and drops the live metrics of a process that is gone."""
+
+    def __init__(self, config: uvicorn.Config, consumer: ConsumerProcess | None) -> None:
+        super().__init__(config, sockets=[config.bind_socket()])
+        self._consumer = consumer
+        self._pids: set[int] = set()
+
+    def handle_int(self) -> None:
+        if self._consumer is not None:
+            self._consumer.signal_stop()
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        if self._consumer is not None:
+            self._consumer.signal_stop()
+        super().handle_term()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        alive = {p.pid for p in self.processes if p.pid is not None and p.exitcode is None}
+        for pid in self._pids - alive:
+            mark_process_dead(pid)
+        self._pids = alive
+
+
 def serve(settings: Settings, host: str, port: int) -> int:
     """Run the API and (unless ``embedded_workers`` is 0) the job consumer until a signal."""
     consumer = ConsumerProcess(settings.embedded_workers) if settings.embedded_workers else None
-    GuardedHttpProtocol.configure(settings)
+    processes = settings.api_processes
     config = uvicorn.Config(
-        "service.app:create_app",
+        "service.launcher:process_app",
         factory=True,
         host=host,
         port=port,
+        workers=processes,
         http=GuardedHttpProtocol,
         log_level=settings.log_level,
         log_config=None,  # every process logs JSON lines (service.web.logs)
@@ -138,6 +190,28 @@ def serve(settings: Settings, host: str, port: int) -> int:
         timeout_keep_alive=settings.keep_alive_timeout,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
+    if processes == 1:
+        return _serve_here(config, consumer)
+    metrics_dir = tempfile.mkdtemp(prefix="rnnlab-metrics-")
+    os.environ[MULTIPROCESS_DIR] = metrics_dir  # inherited by the processes spawned below
+    try:
+        supervisor = _Supervisor(config, consumer)
+        if consumer is not None:
+            consumer.start()
+        try:
+            supervisor.run()
+        finally:
+            if consumer is not None:
+                consumer.stop()
+            for sock in supervisor.sockets:
+                sock.close()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _serve_here(config: uvicorn.Config, consumer: ConsumerProcess | None) -> int:
+    """One HTTP process: uvicorn in this one."""
     server = _Server(config, consumer)
     # Outside server.run() (before it, and when uvicorn re-raises the stopping signal
     # after it) a signal only asks the server to stop, so the launcher always gets to

@@ -84,6 +84,9 @@ class Server(Process):
 
     def __init__(self, env: Mapping[str, str], log: Path, port: int | None = None) -> None:
         self.port = port or free_port()
+        # One HTTP process unless a test asks for more: the limits it sets are then the
+        # server's, not a share of them (tests/service/test_launcher.py runs several).
+        env = {"RNNLAB_API_PROCESSES": "1", **env}
         super().__init__(["serve", "--port", str(self.port)], env, log)
         self.url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)

@@ -21,7 +21,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import ParamSpec, TypeVar
 
@@ -29,9 +29,6 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 from fastapi import Request
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 from starlette.types import Receive
 
 from core.cancel import Cancelled, stop_when
@@ -40,7 +37,6 @@ from service.web.context import on_request_end
 
 __all__ = [
     "ComputeLimiter",
-    "ComputeMetrics",
     "RequestCompute",
     "tune_allocator",
 ]
@@ -61,11 +57,14 @@ class ComputeLimiter:
         self._budget = budget
         self._capacity = max_concurrent + max_pending
         self._admitted = 0
+        self._running = 0
+        self._running_lock = threading.Lock()
         self._max_pending = max_pending
+        self.on_change: Callable[[], None] = lambda: None  # /metrics follows the counts
 
     @property
     def running(self) -> int:
-        return int(self._limiter.borrowed_tokens)
+        return self._running
 
     @property
     def admitted(self) -> int:
@@ -86,9 +85,17 @@ class ComputeLimiter:
         self._admitted += 1
         state["admitted"] = True
         on_request_end(request.scope, self._release)
+        self.on_change()
 
     def _release(self) -> None:
         self._admitted -= 1
+        self.on_change()
+
+    def _started(self, change: int) -> None:
+        """A worker thread started (+1) or ended (-1) a computation (called in the thread)."""
+        with self._running_lock:
+            self._running += change
+        self.on_change()
 
     async def run(
         self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
@@ -114,8 +121,12 @@ class ComputeLimiter:
                     overtime.set()
                 return stop.is_set() or overtime.is_set()
 
-            with stop_when(should_stop):
-                return call()
+            self._started(1)
+            try:
+                with stop_when(should_stop):
+                    return call()
+            finally:
+                self._started(-1)
 
         outcome: list[T] = []
         failure: list[BaseException] = []
@@ -149,34 +160,6 @@ async def _watch_disconnect(receive: Receive, stop: threading.Event) -> None:
             pass
     finally:  # also on cancellation: the request is being abandoned (e.g. at shutdown)
         stop.set()
-
-
-class ComputeMetrics(Collector):
-    """``rnnlab_computations_running`` and ``rnnlab_computations_admitted`` on /metrics."""
-
-    def __init__(self, limiter: ComputeLimiter) -> None:
-        self._limiter = limiter
-
-    def describe(self) -> list[Metric]:
-        return list(self._families(None))
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self._families(self._limiter)
-
-    @staticmethod
-    def _families(limiter: ComputeLimiter | None) -> Iterator[Metric]:
-        running = GaugeMetricFamily(
-            "rnnlab_computations_running", "Requests computing in a worker thread now."
-        )
-        admitted = GaugeMetricFamily(
-            "rnnlab_computations_admitted",
-            "Requests admitted to compute (running, waiting for a thread, or sending).",
-        )
-        if limiter is not None:
-            running.add_metric([], limiter.running)
-            admitted.add_metric([], limiter.admitted)
-        yield running
-        yield admitted
 
 
 def tune_allocator() -> bool:

@@ -85,6 +85,7 @@ def live_server(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Po
         **os.environ,
         "RNNLAB_DATA_DIR": str(data_dir),
         "RNNLAB_EMBEDDED_WORKERS": "0",
+        "RNNLAB_API_PROCESSES": "1",  # the limits a test sets are the server's, not shares
         "RNNLAB_LOG_LEVEL": "warning",
         **env,
     }

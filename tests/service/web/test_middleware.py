@@ -150,10 +150,10 @@ async def test_large_json_and_csv_are_gzipped_for_clients_that_accept_it(tmp_pat
             assert zipped.headers["content-encoding"] == "gzip", fmt
             assert "Accept-Encoding" in zipped.headers["vary"]
         assert "content-encoding" not in plain.headers
-        # httpx inflates it: the same answer either way, and the JSON at least halves.
+        # httpx inflates it: the same answer either way, in little more than half the bytes.
         zipped = await client.get(query, headers={"accept-encoding": "gzip"})
         assert zipped.json() == plain.json()
-        assert zipped.num_bytes_downloaded < len(plain.content) / 2
+        assert zipped.num_bytes_downloaded < 0.6 * len(plain.content)
         npy = await client.get(f"{query}&format=npy", headers={"accept-encoding": "gzip"})
         assert "content-encoding" not in npy.headers  # float64 bits hardly compress
         small = await client.get("/health", headers={"accept-encoding": "gzip"})
