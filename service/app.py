@@ -26,6 +26,7 @@ from service.jobs.lifecycle import jobs_lifespan
 from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
+from service.runs.routes import router as runs_router
 from service.web.auth import BearerAuthMiddleware
 from service.web.compute import ComputeMetrics, tune_allocator
 from service.web.headers import SecurityHeadersMiddleware
@@ -54,6 +55,7 @@ ROUTERS = (
     analysis_router,
     predict_router,
     jobs_router,
+    runs_router,
     figures_router,
     explorer_router,
 )
