@@ -144,8 +144,8 @@ async def get_trajectory(
     max_points: MaxPointsQuery = None,
 ) -> Response:
     """The path training took: weights and loss at every iteration (once the job ended)."""
-    check_max_points(settings, max_points)
     job, trajectory, index = await anyio.to_thread.run_sync(jobs.trajectory, job_id, start)
+    check_max_points(settings, max_points)
     size = len(trajectory.wx)
     iterations = picked(size, max_points or size) if size > 1 else np.arange(size)
     columns = (trajectory.wx, trajectory.wrec, trajectory.loss)
