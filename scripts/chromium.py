@@ -63,7 +63,14 @@ def chromium(
         if mobile:
             options.add_experimental_option(
                 "mobileEmulation",
-                {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2, "touch": True}},
+                {
+                    "deviceMetrics": {
+                        "width": width,
+                        "height": height,
+                        "pixelRatio": 2,
+                        "touch": True,
+                    }
+                },
             )
         if logs:
             options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

@@ -35,15 +35,16 @@ export function writeForm(dataset) {
   const form = $("#dataset-form");
   form.elements.kind.value = dataset.kind;
   if (dataset.kind === "spec") {
+    // By id: a form's own `length` property would hide the field of that name.
     const s = dataset.spec;
-    form.elements.n_samples.value = s.n_samples;
-    form.elements.length.value = s.length ?? s.min_length;
-    form.elements.max_length.value = s.max_length ?? "";
-    form.elements.seed.value = s.seed ?? 0;
-    form.elements.p_one.value = s.p_one ?? 0.5;
-    form.elements.generator.value = s.generator ?? "pcg64";
+    $("#n_samples").value = s.n_samples;
+    $("#length").value = s.length ?? s.min_length;
+    $("#max_length").value = s.max_length ?? "";
+    $("#seed").value = s.seed ?? 0;
+    $("#p_one").value = s.p_one ?? 0.5;
+    $("#generator").value = s.generator ?? "pcg64";
   }
-  if (dataset.kind === "id") form.elements.dataset_id.value = dataset.id;
+  if (dataset.kind === "id") $("#dataset_id").value = dataset.id;
   enable(dataset.kind);
 }
 
