@@ -51,7 +51,10 @@ def number(shown: str) -> float:
 
 
 def legend(driver: Any) -> list[str]:
-    return [item.text for item in driver.find_elements("css selector", "#legend li")]
+    """The legend's entries as text (read at once: the legend may be rebuilt meanwhile)."""
+    script = "return [...document.querySelectorAll('#legend li')].map((li) => li.innerText)"
+    items: list[str] = driver.execute_script(script)
+    return items
 
 
 def severe(driver: Any) -> list[Any]:
@@ -291,8 +294,9 @@ def test_axe_finds_no_accessibility_violations(page: Any, server: Server) -> Non
     open_page(page, server.url)
     click_weights(page, 1.0, 2.0)
     wait(page, lambda d: text(d, "point-loss") not in {"–", "…"})
-    page.find_element("id", "keep").click()
     page.find_element("id", "lesson-open").click()
+    wait(page, lambda d: text(d, "lesson-step") == "Step 1 of 7")
+    page.find_element("id", "keep").click()
     wait(page, lambda d: len(legend(d)) == 2)
     page.execute_script(axe_source())
     result = page.execute_async_script(
@@ -304,7 +308,7 @@ def test_axe_finds_no_accessibility_violations(page: Any, server: Server) -> Non
 
 
 def test_a_long_run_trains_as_a_job_and_comes_back_thinned(page: Any, server: Server) -> None:
-    open_page(page, server.url, "#it=20000")
+    page.get(server.url + "/#it=20000")
     wait(page, lambda d: "Play trains them as jobs" in text(d, "run-status"))
     page.find_element("id", "play").click()
     wait(page, lambda d: any("job" in i and "done" in i for i in legend(d)), timeout=60)

@@ -48,7 +48,13 @@ async function loadSurface(view) {
     showError("window-error", error);
     announce("The loss surface could not be drawn");
     $("#surface").dataset.state = drawnWindow ? "ready" : "error";
-    if (drawnWindow) setView({ window: drawnWindow.window, resolution: drawnWindow.resolution }, "replace");
+    if (drawnWindow) {
+      // Back to what is drawn, without drawing it again (which would clear the message).
+      setViewQuietly({ window: drawnWindow.window, resolution: drawnWindow.resolution });
+      record(store.view, "replace");
+      writeWindowForm(store.view);
+      drawOverlay();
+    }
   }
 }
 
@@ -81,10 +87,14 @@ function render(view, previous, how) {
   if (dataChanged || !same(view, was, "window", "resolution")) loadSurface(view);
   else if (view.scale !== was.scale) drawSurface();
   if (everything || !same(view, was, "start", "iterations")) writeRunForm(view);
-  if (everything || !same(view, was, "optimizer", "hyper", "race")) {
+  if (everything || !same(view, was, "optimizer", "race")) {
     renderOptimizerChoices($("#optimizer"), $("#race-set"), view, (race) => {
-      setView({ race: race.length ? race : [view.optimizer] });
+      setView({ race: race.length ? race : [store.view.optimizer] });
     });
+  }
+  // The fields are rebuilt for another optimizer or a view from elsewhere (a link, back),
+  // never under the fingers of someone typing in them.
+  if (everything || view.optimizer !== was.optimizer || (how === "none" && !same(view, was, "hyper"))) {
     renderHyperparameters($("#hyperparameters"), view.optimizer, view.hyper, (values) => {
       const hyper = { ...store.view.hyper };
       if (Object.keys(values).length) hyper[store.view.optimizer] = values;
@@ -159,6 +169,7 @@ function installControls() {
   runForm.addEventListener("submit", (e) => e.preventDefault());
   runForm.addEventListener("change", (e) => {
     const name = e.target.name;
+    if (e.target.value === "" && name !== "optimizer") return; // being retyped: wait for a value
     if (name === "start_wx" || name === "start_wrec") {
       const start = { wx: Number(runForm.elements.start_wx.value), wrec: Number(runForm.elements.start_wrec.value) };
       if (Number.isFinite(start.wx) && Number.isFinite(start.wrec) && runForm.elements.start_wx.value !== "" && runForm.elements.start_wrec.value !== "") {

@@ -223,6 +223,7 @@ export async function play() {
   stopAnimation();
   const from = view.at === null || view.at >= view.iterations ? 0 : view.at;
   store.live.playing = true;
+  setViewQuietly({ at: from });
   const began = performance.now();
   const seconds = Math.min(PLAY_SECONDS, Math.max(0.5, view.iterations / 200));
   const frame = (now) => {
@@ -245,6 +246,7 @@ export function pause() {
   if (!store.live.playing) return;
   stopAnimation();
   setView({ at: store.view.at }, "replace");
+  redraw();
   announce(`Paused at iteration ${store.view.at}`);
 }
 
@@ -377,8 +379,23 @@ const OUTCOME_WORDS = {
 export function redraw() {
   drawOverlay();
   const runs = visibleRuns();
+  // Rebuilt only when what it says changes: not on every frame of a run being played,
+  // which would also take the keyboard focus away from its buttons.
   const legend = $("#legend");
-  legend.replaceChildren(...runs.map((run) => legendItem(run)));
+  const signature = JSON.stringify(runs.map((r) => [r.key, r.label, r.outcome, r.hidden, r.colour, store.live.openRun === r.key]));
+  if (legend.dataset.signature !== signature) {
+    const focused = document.activeElement && legend.contains(document.activeElement)
+      ? [document.activeElement.closest("li").dataset.key, document.activeElement.getAttribute("aria-label")] : null;
+    legend.replaceChildren(...runs.map((run) => legendItem(run)));
+    legend.dataset.signature = signature;
+    if (focused) {
+      for (const item of legend.children) {
+        if (item.dataset.key !== focused[0]) continue;
+        const again = [...item.querySelectorAll("button, input")].find((e) => e.getAttribute("aria-label") === focused[1]);
+        if (again) again.focus();
+      }
+    }
+  }
   const charted = runs.filter((r) => r.path && !r.hidden);
   drawLogChart($("#loss-chart"), "loss per iteration (log)", charted.map((r) => ({ colour: r.colour, x: r.path.iteration, y: r.path.loss })));
   drawLogChart($("#step-chart"), "step size per iteration (log)", charted.filter((r) => r.path.step).map((r) => ({ colour: r.colour, x: r.path.iteration, y: r.path.step })));
