@@ -348,7 +348,11 @@ export function installInteractions(on) {
   overlay.addEventListener("pointerdown", (e) => {
     const at = position(e);
     pointers.set(e.pointerId, at);
-    overlay.setPointerCapture(e.pointerId);
+    try {
+      overlay.setPointerCapture(e.pointerId);
+    } catch {
+      // a pointer the browser does not track (a synthetic event): no capture needed
+    }
     if (pointers.size === 2) {
       const [a, b] = [...pointers.values()];
       pinch = { distance: Math.hypot(a[0] - b[0], a[1] - b[1]), centre: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], scale: 1 };
