@@ -20,7 +20,12 @@ $(VENV)/.test: $(BIN)/rnnlab
 serve: $(BIN)/rnnlab  ## the API with its embedded job queue and workers on http://127.0.0.1:8000
 	$(BIN)/rnnlab serve
 
-test: $(VENV)/.test  ## lint, type-check and the whole test suite
+# The explorer page's JavaScript tools (ESLint, axe-core), exactly as package-lock.json says.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+
+test: $(VENV)/.test node_modules/.package-lock.json  ## lint, type-check and the whole test suite
+	npx --no-install eslint service/explorer/static
 	$(BIN)/ruff check core service tests bench scripts
 	$(BIN)/ruff format --check core service tests bench scripts
 	$(BIN)/mypy core service

@@ -28,6 +28,7 @@ __all__ = [
     "gradient_over_time_seconds",
     "statistics_seconds",
     "surface_seconds",
+    "training_seconds",
 ]
 
 _BLOCK = 1 << 21  # scratch elements per block of the vectorised loops (core.model, core.bptt)
@@ -39,6 +40,7 @@ BPTT_ELEMENT = 4.0e-8  # seconds per sequence x timestep
 GRAM_ELEMENT = 5.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
 TABLE_ELEMENT = 4.0e-10  # seconds per timestep^3 (the coefficient table)
 POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
+TRAIN_ITERATION = 3.0e-5  # seconds of the training loop's own work per iteration
 
 
 def forward_seconds(n_samples: int, width: int, points: int = 1) -> float:
@@ -73,3 +75,20 @@ def gradient_over_time_seconds(n_samples: int, width: int, points: int) -> float
     if width <= MAX_FAST_WIDTH:
         return statistics_seconds(n_samples, width) + points * 2 * width * POINT_STEP
     return bptt_seconds(n_samples, width, points)
+
+
+def training_seconds(n_samples: int, width: int, iterations: int, starts: int = 1) -> float:
+    """``core.training`` for ``iterations`` iterations from ``starts`` points, trajectory kept.
+
+    Each iteration evaluates the gradient at every start (the statistics' polynomials, or
+    one BPTT per start past the fast path); the recorded path's losses are evaluated once
+    at the end.
+    """
+    if width <= MAX_FAST_WIDTH:
+        per_iteration = starts * 2 * width * POINT_STEP
+        setup = statistics_seconds(n_samples, width)
+    else:
+        per_iteration = bptt_seconds(n_samples, width, starts)
+        setup = 0.0
+    path = (iterations + 1) * starts * 2 * width * POINT_STEP
+    return setup + iterations * (TRAIN_ITERATION + per_iteration) + path

@@ -1,4 +1,4 @@
-"""Regenerate the README's pictures from a live server: three figures and the explorer page.
+"""Regenerate the README's pictures from a live server: three figures and three views of the lab.
 
 Without ``--url`` it starts ``rnnlab serve`` on a free port with a throwaway data dir and
 stops it afterwards. Writes into ``--out`` (default docs/img):
@@ -6,7 +6,9 @@ stops it afterwards. Writes into ``--out`` (default docs/img):
 - loss-surface.png        GET /figures/loss-surface.png (the tutorial's two panels)
 - gradient-over-time.png  GET /figures/gradient-over-time.png
 - job-trajectory.png      GET /jobs/{id}/figure.png of the tutorial's RProp run
-- explorer.png            the explorer in headless Chromium, after that run and a click on (1, 2)
+- explorer.png            the lab in headless Chromium: the tutorial's run, (1, 2) inspected
+- lesson.png              the guided tour's step on exploding and vanishing gradients
+- race.png                rprop, irprop- and sgd racing from one start
 
 Usage: ``.venv/bin/python scripts/screenshots.py [--url URL] [--token TOKEN] [--out DIR]``.
 Needs Debian's chromium and chromium-driver for the screenshot.
@@ -30,8 +32,10 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+if str(REPO) not in sys.path:  # run as a script: make the repository importable
+    sys.path.insert(0, str(REPO))
+
+from scripts.chromium import chromium  # noqa: E402
 
 
 def _free_port() -> int:
@@ -97,66 +101,70 @@ def figures(client: httpx.Client, out: Path) -> str:
     return str(job["id"])
 
 
-def explorer(url: str, token: str | None, target: Path) -> None:
-    """Screenshot of the page after training from (-1.5, 2) and clicking (1, 2)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
+def _wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    with tempfile.TemporaryDirectory(prefix="rnnlab-chromium-") as profile:
-        for argument in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-quic",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            "--window-size=1240,1000",
-        ):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        try:
-            wait = WebDriverWait(driver, 60, poll_frequency=0.05)
-            driver.get(url + "/")
-            if token:
-                driver.execute_script("sessionStorage.setItem('rnnlab.token', arguments[0])", token)
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+
+
+def _ready(driver: Any) -> None:
+    """The surface drawn, the live runs computed, the point panel filled if asked for."""
+    _wait(driver, lambda d: d.find_element("id", "surface").get_attribute("data-state") == "ready")
+    _wait(driver, lambda d: int(d.find_element("id", "overlay").get_attribute("data-redraws")) > 0)
+    _wait(driver, lambda d: d.find_element("id", "point-loss").text != "…")
+
+
+def _race_finished(driver: Any) -> bool:
+    status = driver.find_element("id", "run-status")
+    return bool(
+        status.get_attribute("data-at") == "500" and status.get_attribute("data-state") == "idle"
+    )
+
+
+def _shoot(driver: Any, target: Path, width: int) -> None:
+    """The whole page at ``width`` CSS pixels, top to bottom."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    metrics = {"width": width, "height": int(height), "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    driver.save_screenshot(str(target))
+    print(f"{target}  <- the explorer")
+
+
+def explorer(url: str, token: str | None, out: Path) -> None:
+    """Three views of the lab: the tutorial's run with (1, 2) inspected, a lesson, a race."""
+    width = 1240
+    with chromium(width, 1000, logs=False) as driver:
+        driver.get(url + "/")
+        if token:
+            driver.execute_script("sessionStorage.setItem('rnnlab.token', arguments[0])", token)
+        views = {
+            "explorer.png": "#pt=1,2&gp=1,2;1,0.5;1,-2&race=rprop&it=500",
+            "lesson.png": None,
+            "race.png": "#start=2.5,-1.2&race=rprop,irprop-,sgd&it=500&gp=2.5,-1.2",
+        }
+        for name, fragment in views.items():
+            if fragment is None:  # the tour's step on exploding and vanishing gradients
+                driver.get(url + "/#lesson=0")
+                _ready(driver)
+                for _ in range(4):
+                    driver.find_element("id", "lesson-next").click()
+                _wait(driver, lambda d: d.find_element("id", "lesson-step").text == "Step 5 of 7")
+                _wait(
+                    driver,
+                    lambda d: d.find_element("id", "grad-time").get_attribute("data-series") == "2",
+                )
+            else:
+                driver.get(url + "/" + fragment)
                 driver.refresh()
-            surface = driver.find_element(By.ID, "surface")
-            wait.until(lambda _: surface.get_attribute("data-state") == "ready")
-            form = driver.find_element(By.ID, "train-form")
-            for name, value in (("wx", "-1.5"), ("wrec", "2")):
-                field = form.find_element(By.NAME, name)
-                field.clear()
-                field.send_keys(value)
-            driver.find_element(By.ID, "train-button").click()
-            status = driver.find_element(By.ID, "job-status")
-            wait.until(lambda _: status.get_attribute("data-status") == "succeeded")
-            overlay = driver.find_element(By.ID, "overlay")
-            wait.until(lambda _: int(overlay.get_attribute("data-trajectory-points") or 0) > 100)
-            driver.execute_script("guarded(inspect)({wx: 1, wrec: 2})")
-            grad = driver.find_element(By.ID, "point-grad-wrec")
-            wait.until(lambda _: grad.text not in {"–", "…"})
-            height = driver.execute_script("return document.documentElement.scrollHeight")
-            metrics = {
-                "width": 1240,
-                "height": int(height),
-                "deviceScaleFactor": 1,
-                "mobile": False,
-            }
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-            driver.execute_script("window.scrollTo(0, 0)")
-            time.sleep(0.3)
-            driver.save_screenshot(str(target))
-            print(f"{target}  <- the explorer at {url}/")
-        finally:
-            driver.quit()
+                _ready(driver)
+                if name == "race.png":
+                    driver.find_element("id", "race").click()
+                    _wait(driver, _race_finished)
+            _wait(driver, lambda d: d.find_element("id", "forward-info").text != "")
+            _shoot(driver, out / name, width)
+            driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
         with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
             figures(client, args.out)
-        explorer(url, args.token, args.out / "explorer.png")
+        explorer(url, args.token, args.out)
     return 0
 
 

@@ -25,6 +25,7 @@ from service.jobs.lifecycle import jobs_lifespan
 from service.jobs.routes import router as jobs_router
 from service.operations.routes import router as operations_router
 from service.predict.routes import router as predict_router
+from service.runs.routes import router as runs_router
 from service.web.auth import DOCS_ASSETS
 from service.web.compute import tune_allocator
 from service.web.metrics import install_metrics
@@ -54,6 +55,7 @@ ROUTERS = (
     analysis_router,
     predict_router,
     jobs_router,
+    runs_router,
     figures_router,
     explorer_router,
 )

@@ -166,6 +166,27 @@ class Settings(BaseSettings):
         description="Most steps (sequences x longest sequence) per /predict.",
     )
 
+    # Instant runs (POST /runs) and trajectories sent to clients.
+    max_run_iterations: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "Most iterations of one `POST /runs` (computed in the request); longer runs "
+            "are training jobs (`POST /train`)."
+        ),
+    )
+    max_run_starts: int = Field(
+        default=16, ge=1, description="Most starts of one `POST /runs` (`starts`)."
+    )
+    max_path_points: int = Field(
+        default=20_000,
+        ge=2,
+        description=(
+            "Largest `max_points` a client may ask for: points of one path in an answer "
+            "(`GET /jobs/{id}/trajectory`, `POST /runs`), thinned evenly, both ends kept."
+        ),
+    )
+
     # Figures (PNG/SVG images).
     figure_max_width: int = Field(default=4000, ge=100, description="Widest figure, in pixels.")
     figure_max_height: int = Field(default=4000, ge=100, description="Tallest figure, in pixels.")

@@ -1,8 +1,12 @@
-"""Training paths as figures need them: finite, at most a few thousand points, framed.
+"""Training paths for display: finite, thinned to what can be seen, framed.
 
-A job's path may hold millions of iterations and end at ±inf when it diverged; a picture
-shows at most ``MAX_DRAWN_POINTS`` of them (evenly picked, both ends kept), and its two
-panels are framed around the paths: an overview that holds them, a zoom on where they end.
+A job's path may hold millions of iterations and end at ±inf when it diverged. Whatever
+shows it, a figure or a page, needs a few thousand points at most: ``picked`` chooses them
+(evenly spread, both ends kept) and ``thinned`` applies that choice. This is the one home
+of thinning: the figures (``MAX_DRAWN_POINTS``), a job's trajectory and ``POST /runs``
+with ``max_points`` all use it, so a path looks the same wherever it is drawn. A figure's
+two panels are framed around the paths: an overview that holds them, a zoom on where
+they end.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from numpy.typing import NDArray
 from core.training import Trajectory
 from core.window import Window
 
-__all__ = ["MAX_DRAWN_POINTS", "Path", "drawable", "job_windows", "thinned"]
+__all__ = ["MAX_DRAWN_POINTS", "Path", "drawable", "job_windows", "picked", "thinned"]
 
 MAX_DRAWN_POINTS = 5000
 
@@ -30,17 +34,26 @@ class Path(Protocol):
     def wrec(self) -> NDArray[np.float64]: ...
 
 
-def _picked(size: int) -> NDArray[np.int64]:
-    """At most ``MAX_DRAWN_POINTS`` indices of ``range(size)``, evenly spread, ends kept."""
-    return np.unique(np.linspace(0, size - 1, MAX_DRAWN_POINTS).astype(np.int64))
+def picked(size: int, max_points: int = MAX_DRAWN_POINTS) -> NDArray[np.int64]:
+    """At most ``max_points`` indices of ``range(size)``, evenly spread, both ends kept.
+
+    Index i is ``floor(i * (size - 1) / (max_points - 1))``: deterministic, so a client
+    that knows ``size`` and ``max_points`` knows which iterations it was sent. All of
+    ``range(size)`` when it is no longer than ``max_points``.
+    """
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (both ends), got {max_points}")
+    if size <= max_points:
+        return np.arange(size, dtype=np.int64)
+    return np.linspace(0, size - 1, max_points).astype(np.int64)
 
 
-def thinned(path: Trajectory) -> Trajectory:
-    """The path with at most ``MAX_DRAWN_POINTS`` points: what a drawing can show, and
-    small enough to send to the process that draws it."""
-    if path.wx.size <= MAX_DRAWN_POINTS:
+def thinned(path: Trajectory, max_points: int = MAX_DRAWN_POINTS) -> Trajectory:
+    """The path with at most ``max_points`` points: what a drawing can show, small enough
+    to send to the process that draws it or to a browser."""
+    if path.wx.size <= max_points:
         return path
-    idx = _picked(path.wx.size)
+    idx = picked(path.wx.size, max_points)
     return Trajectory(path.wx[idx], path.wrec[idx], path.loss[idx])
 
 
@@ -51,7 +64,7 @@ def drawable(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     keep = np.isfinite(wx) & np.isfinite(wrec)
     wx, wrec = wx[keep], wrec[keep]
     if wx.size > MAX_DRAWN_POINTS:
-        idx = _picked(wx.size)
+        idx = picked(wx.size)
         wx, wrec = wx[idx], wrec[idx]
     return wx, wrec
 

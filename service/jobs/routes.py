@@ -17,11 +17,13 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from service.deps import JobsDep, WatcherDep
+from service.deps import JobsDep, SettingsDep, WatcherDep
+from service.figures.paths import picked
 from service.jobs.ids import ID_PATTERN
 from service.jobs.models import JobRecord, JobStatus
 from service.jobs.optimizers import OptimizerInfo, optimizer_infos
 from service.jobs.schemas import Job, JobList, TrainRequest, TrajectoryOut
+from service.runs.params import MaxPointsQuery, check_max_points
 from service.web.body import BodyRoute
 from service.web.context import on_request_end
 from service.web.encoding import Format, csv_response, json_response, npy_response
@@ -143,15 +145,18 @@ async def cancel_job(job_id: JobId, jobs: JobsDep, watcher: WatcherDep, response
         **tabular_responses(
             "The weights and loss before the first and after every iteration: JSON, "
             ".npy of shape (iterations + 1, 3) with columns wx, wrec, loss, or CSV "
-            "`iteration,wx,wrec,loss`. Non-finite values are null (JSON), NaN (npy) or "
-            "empty (CSV)."
+            "`iteration,wx,wrec,loss`. With `max_points`, only that many rows, evenly "
+            "spread with both ends kept (their iterations in JSON `iteration` and the "
+            "CSV's first column). Non-finite values are null (JSON), NaN (npy) or empty "
+            "(CSV)."
         ),
-        **problem_responses(404, 409, 422, 503),
+        **problem_responses(404, 409, 413, 422, 503),
     },
 )
 async def get_job_trajectory(
     job_id: JobId,
     jobs: JobsDep,
+    settings: SettingsDep,
     format: Annotated[
         Format | None, Query(description="json, npy or csv (default: from Accept, else json).")
     ] = None,
@@ -160,25 +165,31 @@ async def get_job_trajectory(
         Query(ge=0, description="Multi-start jobs: which start (default: the reported one)."),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    max_points: MaxPointsQuery = None,
 ) -> Response:
     """The path training took: weights and loss at every iteration (once the job ended)."""
     job, trajectory, index = await anyio.to_thread.run_sync(jobs.trajectory, job_id, start)
-    table = np.column_stack([trajectory.wx, trajectory.wrec, trajectory.loss])
+    check_max_points(settings, max_points)
+    size = len(trajectory.wx)
+    iterations = picked(size, max_points or size) if size > 1 else np.arange(size)
+    columns = (trajectory.wx, trajectory.wrec, trajectory.loss)
+    overflow = not all(bool(np.isfinite(column).all()) for column in columns)
+    table = np.column_stack([column[iterations] for column in columns])
     fmt = choose_format(format, accept)
     if fmt == "npy":
         return npy_response(table)
     if fmt == "csv":
-        iterations = np.arange(len(table))
         return csv_response("iteration,wx,wrec,loss", iterations, table)
     return json_response(
         {
             "job_id": job.id,
             "start": index,
-            "iterations": len(trajectory.wx) - 1,
-            "overflow": not bool(np.isfinite(table).all()),
-            "wx": np.ascontiguousarray(trajectory.wx),
-            "wrec": np.ascontiguousarray(trajectory.wrec),
-            "loss": np.ascontiguousarray(trajectory.loss),
+            "iterations": size - 1,
+            "overflow": overflow,
+            "iteration": iterations,
+            "wx": np.ascontiguousarray(table[:, 0]),
+            "wrec": np.ascontiguousarray(table[:, 1]),
+            "loss": np.ascontiguousarray(table[:, 2]),
         }
     )
 

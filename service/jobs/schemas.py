@@ -194,8 +194,11 @@ class TrajectoryOut(ResponseModel):
 
     job_id: str = Field(description="The job.")
     start: int = Field(description="Which start of the job the path is (0 for a single start).")
-    iterations: int = Field(description="Iterations the path holds (its length minus one).")
+    iterations: int = Field(description="Iterations the job ran (the path's last iteration).")
     overflow: bool = Field(description="Whether some value overflowed float64 (shown as null).")
-    wx: list[float | None] = Field(description="wx after each iteration (index 0: the start).")
+    iteration: list[int] = Field(
+        description="The iteration of each point (0: the start); every one unless thinned."
+    )
+    wx: list[float | None] = Field(description="wx after each of those iterations.")
     wrec: list[float | None] = Field(description="wrec after each iteration.")
     loss: list[float | None] = Field(description="The loss at those weights.")

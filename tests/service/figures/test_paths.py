@@ -7,7 +7,7 @@ import pytest
 
 from core.training import Trajectory
 from core.window import Window
-from service.figures.paths import MAX_DRAWN_POINTS, drawable, job_windows, thinned
+from service.figures.paths import MAX_DRAWN_POINTS, drawable, job_windows, picked, thinned
 
 
 def tutorial_like_path(start: tuple[float, float], end: tuple[float, float]) -> Trajectory:
@@ -64,3 +64,16 @@ def test_what_is_drawn_is_finite_and_thinned() -> None:
     assert np.isfinite(x).all()
     assert np.isfinite(y).all()
     assert (x[0], x[-1]) == (1.0, 9_999.0)
+
+
+def test_picked_points_are_spread_evenly_and_keep_both_ends() -> None:
+    assert picked(5, 10).tolist() == [0, 1, 2, 3, 4]
+    assert picked(1_000_001, 11).tolist() == list(range(0, 1_000_001, 100_000))
+    many = picked(10**7, 1000)
+    assert many.size == 1000
+    assert (many[0], many[-1]) == (0, 10**7 - 1)
+    assert np.all(np.diff(many) > 0)
+    with pytest.raises(ValueError, match="max_points"):
+        picked(10, 1)
+    path = Trajectory(np.arange(100.0), np.arange(100.0), np.arange(100.0))
+    assert thinned(path, 2).wx.tolist() == [0.0, 99.0]

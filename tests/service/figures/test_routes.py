@@ -292,7 +292,7 @@ async def test_the_explorer_page_and_its_assets(client: httpx.AsyncClient) -> No
     assert page.headers["content-type"].startswith("text/html")
     assert '<canvas id="surface"' in page.text
     for asset, media_type in (
-        ("/static/explorer.js", "text/javascript"),
+        ("/static/js/main.js", "text/javascript"),
         ("/static/explorer.css", "text/css"),
     ):
         assert asset in page.text
@@ -305,7 +305,7 @@ async def test_the_explorer_page_and_its_assets(client: httpx.AsyncClient) -> No
 async def test_the_explorer_is_public_when_a_token_is_set(tmp_path: Path) -> None:
     async with running(Settings(data_dir=tmp_path, api_token="s3cret")) as (_, client):
         assert (await client.get("/")).status_code == 200
-        assert (await client.get("/static/explorer.js")).status_code == 200
+        assert (await client.get("/static/js/main.js")).status_code == 200
         problem(await client.get("/loss-surface"), 401)
 
 

@@ -293,6 +293,32 @@ async def test_trajectory_in_json_npy_and_csv(client: httpx.AsyncClient) -> None
     assert (await client.get(path, params={"start": 1})).status_code == 404
 
 
+async def test_trajectory_thinned_to_max_points_keeps_both_ends(
+    client: httpx.AsyncClient,
+) -> None:
+    job = (await client.post("/train?wait=30", json={"iterations": 1000})).json()
+    path = f"/jobs/{job['id']}/trajectory"
+    full = (await client.get(path)).json()
+    assert full["iteration"] == list(range(1001))
+    thin = (await client.get(path, params={"max_points": 11})).json()
+    assert thin["iteration"] == list(range(0, 1001, 100))
+    assert thin["iterations"] == 1000
+    for key in ("wx", "wrec", "loss"):
+        assert thin[key] == [full[key][i] for i in thin["iteration"]]
+    csv = await client.get(path, params={"max_points": 3, "format": "csv"})
+    assert [line.split(",")[0] for line in csv.text.splitlines()] == [
+        "iteration",
+        "0",
+        "500",
+        "1000",
+    ]
+    npy = await client.get(path, params={"max_points": 3, "format": "npy"})
+    assert np.load(io.BytesIO(npy.content), allow_pickle=False).shape == (3, 3)
+    over = problem(await client.get(path, params={"max_points": 10**9}), 413)
+    assert over["limit"]["name"] == "max_path_points"
+    problem(await client.get(path, params={"max_points": 1}), 422)
+
+
 async def test_trajectory_of_unfinished_or_unrecorded_jobs(
     api: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:

@@ -1,0 +1,1 @@
+"""Instant runs: short training runs computed in the request (POST /runs)."""
