@@ -49,11 +49,15 @@ def main() -> None:
         core_bench.memory_rows,
     ]
     try:
-        from bench import jobs_bench, service_bench
+        from bench import http_bench, jobs_bench, service_bench
     except ImportError:  # the service benchmarks need the service's dependencies
         pass
     else:
-        sections += [service_bench.loss_surface_rows, jobs_bench.train_wait_rows]
+        sections += [
+            service_bench.loss_surface_rows,
+            http_bench.tiny_call_rows,
+            jobs_bench.train_wait_rows,
+        ]
     rows: list[Row] = []
     for section in sections:
         new = section()

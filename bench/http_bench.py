@@ -56,11 +56,16 @@ async def _client(host: str, port: int, count: int) -> None:
         writer.close()
 
 
-def _load(port: int, total: int) -> float:
-    """Send ``total`` requests over CONCURRENCY connections; the seconds it took."""
+def _load(port: int, total: int, *, one_at_a_time: bool = False) -> float:
+    """Send ``total`` requests over CONCURRENCY connections (all at once, or one connection
+    after another to warm every process up); the seconds it took."""
 
     async def run() -> None:
         each = total // CONCURRENCY
+        if one_at_a_time:
+            for _ in range(CONCURRENCY):
+                await _client("127.0.0.1", port, each)
+            return
         await asyncio.gather(*(_client("127.0.0.1", port, each) for _ in range(CONCURRENCY)))
 
     start = time.perf_counter()
@@ -118,7 +123,8 @@ def _server(command: list[str], env: dict[str, str], port: int) -> Iterator[int]
 def _measure(command: list[str], env: dict[str, str], port: int, total: int) -> tuple[float, float]:
     """(server CPU seconds per request, requests per second) over ``total`` requests."""
     with _server(command, env, port) as pid:
-        _load(port, CONCURRENCY * 20)  # warm every connection and code path
+        _load(port, CONCURRENCY * 5, one_at_a_time=True)  # every process has its dataset
+        _load(port, CONCURRENCY * 20)  # warm every code path
         before = _cpu_seconds(pid)
         elapsed = _load(port, total)
         cpu = _cpu_seconds(pid) - before

@@ -4,7 +4,8 @@
 budget, metrics registries); the lifespan adds what needs I/O to start (the job service and
 watcher, the figure renderer) and the readiness checks. Routes never touch ``app.state``:
 they name what they need by its ``...Dep`` alias, so a route's signature says what it
-uses and tests can hand it substitutes.
+uses and tests can hand it substitutes. Every dependency is ``async def``: FastAPI runs a
+plain ``def`` one in a worker thread, a round trip that costs more than the lookup.
 """
 
 from __future__ import annotations
@@ -80,37 +81,37 @@ def app_state(app: FastAPI) -> AppState:
     return state
 
 
-def _state(request: Request) -> AppState:
+async def _state(request: Request) -> AppState:
     return app_state(request.app)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return app_state(request.app).settings
 
 
-def _datasets(request: Request) -> DatasetRegistry:
+async def _datasets(request: Request) -> DatasetRegistry:
     return app_state(request.app).datasets
 
 
-def _compute(request: Request) -> RequestCompute:
+async def _compute(request: Request) -> RequestCompute:
     return RequestCompute(app_state(request.app).compute, request)
 
 
-def _jobs(request: Request) -> JobService:
+async def _jobs(request: Request) -> JobService:
     jobs = app_state(request.app).jobs
     if jobs is None:
         raise BackendUnavailable("the job service is not running", retry_after=5)
     return jobs
 
 
-def _watcher(request: Request) -> JobWatcher:
+async def _watcher(request: Request) -> JobWatcher:
     watcher = app_state(request.app).watcher
     if watcher is None:
         raise BackendUnavailable("the job service is not running", retry_after=5)
     return watcher
 
 
-def _renderer(request: Request) -> FigureRenderer:
+async def _renderer(request: Request) -> FigureRenderer:
     return app_state(request.app).renderer
 
 

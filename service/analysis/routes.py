@@ -53,9 +53,11 @@ async def compute_loss(
 ) -> Response:
     """Loss (mean squared error) at the given weights."""
     n, width = datasets.shape(body, _BODY)
-    check_budget(settings, forward_seconds(n, width), "the loss", _BODY)
+    seconds = forward_seconds(n, width)
+    check_budget(settings, seconds, "the loss", _BODY)
     w = body.weights
-    payload = await compute.run(
+    payload = await compute.run_estimated(
+        _if_in_memory(datasets, body, seconds),
         _on_dataset,
         datasets,
         body,
@@ -79,11 +81,13 @@ async def compute_gradient(
 ) -> Response:
     """Loss and gradient by backpropagation through time (optionally the per-step traces)."""
     n, width = datasets.shape(body, _BODY)
-    check_budget(settings, bptt_seconds(n, width), "the gradient", _BODY)
+    seconds = bptt_seconds(n, width)
+    check_budget(settings, seconds, "the gradient", _BODY)
     if body.include_sequence_trace:
         _check_sequence_trace(settings, n, width)
     w = body.weights
-    payload = await compute.run(
+    payload = await compute.run_estimated(
+        _if_in_memory(datasets, body, seconds),
         _on_dataset,
         datasets,
         body,
@@ -128,8 +132,16 @@ async def check_gradient(
     seconds = bptt_seconds(n, width) + forward_seconds(n, width, 4)
     check_budget(settings, seconds, "the gradient check", _BODY)
     w = body.weights
-    payload = await compute.run(
-        _on_dataset, datasets, body, _BODY, analysis.gradient_check_payload, w.wx, w.wrec, body.eps
+    payload = await compute.run_estimated(
+        _if_in_memory(datasets, body, seconds),
+        _on_dataset,
+        datasets,
+        body,
+        _BODY,
+        analysis.gradient_check_payload,
+        w.wx,
+        w.wrec,
+        body.eps,
     )
     return json_response(payload)
 
@@ -198,6 +210,12 @@ async def get_gradient_over_time(
 
     key = {"of": "gradient-over-time", "dataset": ref.cache_key(), "points": points}
     return await cached(request, settings, key, series)
+
+
+def _if_in_memory(datasets: DatasetRegistry, ref: DatasetRef, seconds: float) -> float | None:
+    """The estimate, when the dataset is at hand; None (unknown) when it must be read or
+    generated first, which the estimate does not cover."""
+    return seconds if datasets.in_memory(ref) else None
 
 
 def _on_dataset(

@@ -137,6 +137,16 @@ class DatasetRegistry:
 
     # -- resolving -----------------------------------------------------------------------------
 
+    def in_memory(self, ref: DatasetRef) -> bool:
+        """Whether ``resolve(ref)`` would need no disk and no generating (a cheap check)."""
+        if ref.dataset_id is not None:
+            return self._cache.get(ref.dataset_id) is not None
+        if ref.dataset is None:
+            return self._cache.get(_TUTORIAL_KEY) is not None
+        if isinstance(ref.dataset, DatasetSpec):
+            return self._cache.get(spec_id(ref.dataset)) is not None
+        return True  # inline sequences: already in the request
+
     def resolve(self, ref: DatasetRef, loc: Loc = ("body", "dataset")) -> Dataset:
         """The dataset a request refers to (limits are checked first).
 

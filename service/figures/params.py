@@ -6,7 +6,7 @@ than a JSON surface's), so that an image too large to draw is a 413 naming its s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -31,10 +31,12 @@ __all__ = [
 _Finite = Annotated[float, Query(allow_inf_nan=False)]
 
 
-def _image_size(default_width: int, default_height: int) -> Callable[..., drawing.ImageSize]:
+def _image_size(
+    default_width: int, default_height: int
+) -> Callable[..., Awaitable[drawing.ImageSize]]:
     """A dependency for width/height/dpi with these defaults, checked against the limits."""
 
-    def size_query(
+    async def size_query(
         settings: SettingsDep,
         width: Annotated[
             int,
@@ -111,7 +113,7 @@ def figure_points(settings: Settings, points: Sequence[tuple[float, float]]) -> 
         )
 
 
-def zoom_query(
+async def zoom_query(
     grid: GridQueryDep,
     zoom: Annotated[bool, Query(description="Draw the zoom panel next to the overview.")] = True,
     zoom_wx_min: Annotated[_Finite, Query(description="Zoom window, left edge.")] = -0.1,

@@ -6,6 +6,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from core.cost import forward_seconds
 from service.config import Settings
 from service.deps import ComputeDep, JobsDep, SettingsDep
 from service.errors import LimitExceeded
@@ -34,7 +35,11 @@ async def predict(
     else:
         assert body.job_id is not None  # the schema asks for exactly one of the two
         wx, wrec = await anyio.to_thread.run_sync(jobs.trained_weights, body.job_id)
-    return json_response(await compute.run(predict_payload, body.sequences, wx, wrec))
+    width = max(len(row) for row in body.sequences)
+    seconds = forward_seconds(len(body.sequences), width)
+    return json_response(
+        await compute.run_estimated(seconds, predict_payload, body.sequences, wx, wrec)
+    )
 
 
 def _check_limits(body: PredictRequest, settings: Settings) -> None:

@@ -10,6 +10,11 @@ and the service's memory is bounded by the admitted requests' results.
 A running computation stops at its next ``core.cancel.checkpoint()`` when its client
 disconnects or its request is cancelled (a server shutting down cancels them all), so no
 thread keeps computing for nobody.
+
+A computation estimated (``core.cost``) to take less than ``INLINE_SECONDS`` runs on the
+event loop instead (``run_estimated``): handing it to a thread and back would cost more
+than the work, and it holds the loop for less time than a thread hop would. It needs no
+admission: it ends before anything else can run.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 RETRY_AFTER = 1  # seconds a client is told to wait when every admission is taken
+INLINE_SECONDS = 2e-4  # estimated work below this runs on the loop, not in a thread
 
 
 class ComputeLimiter:
@@ -196,4 +202,13 @@ class RequestCompute:
         self._limiter.admit(self._request)
 
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._limiter.run(self._request, func, *args, **kwargs)
+
+    async def run_estimated(
+        self, seconds: float | None, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``func`` on the loop when its estimated time (None: unknown, e.g. its data must
+        be read first) is below ``INLINE_SECONDS``; else as ``run`` does."""
+        if seconds is not None and seconds < INLINE_SECONDS:
+            return func(*args, **kwargs)
         return await self._limiter.run(self._request, func, *args, **kwargs)

@@ -11,19 +11,20 @@ HEAD as GET, security headers, gzip, bearer auth, then the body limits nearest t
 ``RequestContextMiddleware``: an ``X-Request-ID`` on every response (the client's when it
 sent a sane one), one JSON log line per request, and a 500 problem for anything that
 escaped the handlers. ``BodyLimitMiddleware``: request bodies over ``max_body_bytes`` get
-a 413 problem (Starlette's own limit answers plain text when Content-Length is too big),
-bodies slower than ``body_timeout`` a 408. (Bearer auth: ``service.web.auth``.)
+a 413 problem (Starlette's own limit answers plain text when Content-Length is too big).
+(Bearer auth: ``service.web.auth``; bodies and readers too slow: ``service.web.protocol``,
+where a deadline costs a timer per connection rather than a cancel scope per message.)
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from typing import Any
 
-import anyio
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -40,7 +41,6 @@ from service.web.problems import problem_response, service_problem
 
 __all__ = [
     "BodyLimitMiddleware",
-    "BodyTimeout",
     "HeadMiddleware",
     "RequestContextMiddleware",
     "install_middleware",
@@ -54,26 +54,24 @@ access_logger = logging.getLogger("rnnlab.access")
 error_logger = logging.getLogger("rnnlab.errors")
 
 
+# A new id: this process's random prefix and a counter (unique without a system call).
+_ID_PREFIX = secrets.token_hex(8)
+_ids = itertools.count()
+
+
 def _request_id(headers: Headers) -> str:
     """The client's id when it is short printable ASCII (safe to log and echo), else a new one."""
     given = headers.get(REQUEST_ID_HEADER)
     if given and len(given) <= 128 and given.isascii() and given.isprintable():
         return given
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
 class RequestContextMiddleware:
-    """Request id, access log, last-resort error answer and end-of-request bookkeeping.
+    """Request id, access log, last-resort error answer and end-of-request bookkeeping."""
 
-    Every ``send`` must complete within ``send_timeout`` seconds: a client that stops
-    reading its response would otherwise hold the response (and the admission behind it)
-    forever. Such a connection is abandoned, and the request's end callbacks
-    (``service.web.context``) run as for any other.
-    """
-
-    def __init__(self, app: ASGIApp, send_timeout: float = 60.0) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,30 +82,18 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
-        stalled = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started, stalled
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            try:
-                with anyio.fail_after(self.send_timeout):
-                    await send(message)
-            except TimeoutError:
-                stalled = True
-                raise
+            await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            if stalled:  # the client stopped reading: drop it (uvicorn closes the connection)
-                access_logger.warning(
-                    "client stopped reading its response; abandoned after send_timeout",
-                    extra={"path": scope["path"], "request_id": request_id},
-                )
-                return
             error_logger.error(
                 "unhandled error on %s %s (request %s)",
                 scope["method"],
@@ -147,30 +133,16 @@ def _log_access(scope: Scope, status: int, started: float, request_id: str) -> N
     access_logger.info("request", extra=line)
 
 
-class BodyTimeout(HTTPException):
-    """Raised when a body has not fully arrived within ``body_timeout`` seconds."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__(
-            status_code=408,
-            detail=f"the request body did not arrive within body_timeout={timeout:g} s "
-            "(setting RNNLAB_BODY_TIMEOUT)",
-            headers={"Connection": "close"},
-        )
-
-
 class BodyLimitMiddleware:
-    """Bodies that are too large or too slow end in a problem instead of holding a worker.
+    """Bodies that are too large end in a problem instead of being taken in.
 
     413 at once when Content-Length is over ``max_body_bytes``, or as soon as the streamed
-    body passes it (the route's body read raises ``BodyRejected``); 408 when the whole
-    body has not arrived ``body_timeout`` seconds after the route started reading it.
+    body passes it (the route's body read raises ``BodyRejected``).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 60.0) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -181,25 +153,14 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send)
             return
         received = 0
-        deadline: float | None = None
-        complete = False
 
         async def receive_with_limit() -> Message:
-            nonlocal received, deadline, complete
-            if complete:  # after the body: waiting for a disconnect, no deadline
-                return await receive()
-            if deadline is None:
-                deadline = anyio.current_time() + self.body_timeout
-            try:
-                with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTimeout(self.body_timeout) from None
+            nonlocal received
+            message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise BodyRejected(self._over(received))
-                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, receive_with_limit, send)
@@ -239,11 +200,7 @@ class HeadMiddleware:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Wrap ``app`` in the stack above (each ``add_middleware`` wraps the ones before)."""
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout=settings.body_timeout,
-    )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.api_token is not None:
         app.add_middleware(BearerAuthMiddleware, token=settings.api_token.get_secret_value())
     if settings.gzip_level:
@@ -264,4 +221,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware, send_timeout=settings.send_timeout)
+    app.add_middleware(RequestContextMiddleware)

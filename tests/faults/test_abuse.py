@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import select
 import socket
 import threading
@@ -130,6 +131,30 @@ def test_a_slow_body_is_cut_off(server: Server) -> None:
     )
     assert status_line(sock) == b"HTTP/1.1 408 Request Timeout"
     sock.close()
+
+
+def test_a_client_that_stops_reading_is_dropped_and_its_admission_freed(
+    tmp_path: Path, logs: Path
+) -> None:
+    with serving(tmp_path, logs, RNNLAB_SEND_TIMEOUT="2") as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(
+            b"GET /loss-surface?resolution=1024&format=csv HTTP/1.1\r\nHost: x\r\n\r\n"
+        )  # ~20 MB of CSV that is never read
+        try:
+            wait_until(lambda: "client stopped reading" in server.output(), 60)
+            admitted = re.compile(r"^rnnlab_computations_admitted (\S+)$", re.MULTILINE)
+
+            def freed() -> bool:
+                found = admitted.search(server.client.get("/metrics").text)
+                return found is not None and float(found.group(1)) == 0
+
+            wait_until(freed, 30)
+        finally:
+            sock.close()
+        assert server.client.get("/health").status_code == 200
 
 
 def test_connections_beyond_the_cap_are_told_so(tmp_path: Path, logs: Path) -> None:
