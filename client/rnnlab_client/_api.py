@@ -513,4 +513,3 @@ def figure_job(job_id: str, fmt: str, params: Mapping[str, Any]) -> Call[bytes]:
         Request("GET", f"/jobs/{_segment(job_id)}/figure.{_format(fmt)}", params=_given(**params)),
         _content,
     )
-
