@@ -47,8 +47,10 @@ class _TqdmBar:
             self._bar.total = progress.iterations
         loss = "" if math.isnan(progress.loss) else f"{progress.loss:.4g}"
         postfix = f"{state.status} loss={loss}" if loss else state.status
-        self._bar.set_postfix_str(postfix, refresh=False)  # shown by the update below
-        self._bar.update(max(0, progress.iteration - self._bar.n))
+        # Events come about five times a second: each one is drawn (tqdm's own rate limit
+        # would hide a short job's progress and its final status).
+        self._bar.n = progress.iteration
+        self._bar.set_postfix_str(postfix, refresh=True)
 
     def close(self) -> None:
         self._bar.close()

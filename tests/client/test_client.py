@@ -465,3 +465,13 @@ def test_an_answer_that_is_not_the_apis_is_an_unexpected_response() -> None:
     with client, pytest.raises(UnexpectedResponseError) as raised:
         client.loss(1, 1)
     assert raised.value.status == 200
+
+
+def test_figures_are_the_images_bytes(client: Client) -> None:
+    png = client.figure_loss_surface("png", resolution=10, zoom=False, points=[(1, 1)], width=300)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = client.figure_gradient_over_time("svg", points=[(1, 2), (1, 0.5)], **LONG)  # type: ignore[arg-type]
+    assert svg.lstrip().startswith(b"<?xml")
+    with pytest.raises(ProblemError) as raised:
+        client.figure_loss_surface("png", width=10**6)
+    assert raised.value.status == 413

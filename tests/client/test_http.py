@@ -235,4 +235,4 @@ def test_url_and_token_come_from_the_arguments_else_the_environment(
 def test_a_policy_with_negative_or_non_finite_settings_is_refused() -> None:
     for bad in ({"total": -1}, {"max_wait": float("nan")}, {"backoff": -1.0}):
         with pytest.raises(ValueError, match="retries"):
-            Retries(**bad)  # type: ignore[arg-type]
+            Retries(**bad)
