@@ -42,7 +42,7 @@ T = TypeVar("T")
 
 
 class AsyncClient:
-    """A connection to an rnnlab service.
+    """A connection to an rnnlab service for asyncio code: ``Client``'s methods, awaited.
 
     Args:
         base_url: The service's address; default ``RNNLAB_URL`` from the environment,
@@ -58,8 +58,8 @@ class AsyncClient:
         transport: An httpx transport to use instead of the network (e.g.
             ``httpx.ASGITransport`` for an app in the same process, or a mock in tests).
 
-    Use it as a context manager, or call ``close()``, to release its connections.
-    Every method raises ``ProblemError`` when the service answers an error,
+    Use it as ``async with AsyncClient(...) as c:``, or ``await c.close()``, to release its
+    connections. Every method raises ``ProblemError`` when the service answers an error,
     ``ConnectionFailedError`` when there is no answer, and ``ValueError`` for arguments that
     cannot be sent (before any request).
     """
@@ -366,7 +366,7 @@ class AsyncClient:
             limit: Stop after this many (default: all).
 
         Returns:
-            An iterator of ``Dataset`` (``list(...)`` it to have them all).
+            An iterator of ``Dataset`` (asynchronous from the asyncio client).
         """
         return _limited(self._dataset_pages(page_size), limit)
 
@@ -463,6 +463,12 @@ class AsyncClient:
                 ``failed``, ``cancelled``).
             page_size: Jobs per request (1..500).
             limit: Stop after this many (default: all).
+
+        Returns:
+            An iterator of job handles (asynchronous from the asyncio client).
+
+        Raises:
+            ProblemError: 422 for an unknown status.
         """
         return _limited(self._job_pages(status, page_size), limit)
 
@@ -592,7 +598,7 @@ class AsyncClient:
 
 
 class AsyncJob(JobView):
-    """A training job of a ``Client``: its last known state, and what can be done with it.
+    """A training job of an ``AsyncClient``: its last known state, and what can be done with it.
 
     Properties (``status``, ``progress``, ``finished``, ``result``, ``error``, ...) read
     the state the service last reported; ``refresh()``, ``wait()`` and ``cancel()``

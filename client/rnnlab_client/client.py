@@ -364,7 +364,7 @@ class Client:
             limit: Stop after this many (default: all).
 
         Returns:
-            An iterator of ``Dataset`` (``list(...)`` it to have them all).
+            An iterator of ``Dataset`` (asynchronous from the asyncio client).
         """
         return _limited(self._dataset_pages(page_size), limit)
 
@@ -460,6 +460,12 @@ class Client:
                 ``failed``, ``cancelled``).
             page_size: Jobs per request (1..500).
             limit: Stop after this many (default: all).
+
+        Returns:
+            An iterator of job handles (asynchronous from the asyncio client).
+
+        Raises:
+            ProblemError: 422 for an unknown status.
         """
         return _limited(self._job_pages(status, page_size), limit)
 
