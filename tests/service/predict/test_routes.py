@@ -79,9 +79,9 @@ async def test_job_id_of_an_unknown_job_is_404(client: httpx.AsyncClient) -> Non
     problem(response, 404)
 
 
-async def test_job_id_of_a_job_that_has_not_succeeded_is_409(client: httpx.AsyncClient) -> None:
-    queued = (await client.post("/train", json={})).json()["id"]  # no worker runs it here
-    response = await client.post("/predict", json={"job_id": queued, "sequences": [[1]]})
+async def test_job_id_of_a_job_that_has_not_succeeded_is_409(idle: httpx.AsyncClient) -> None:
+    queued = (await idle.post("/train", json={})).json()["id"]  # no worker runs it here
+    response = await idle.post("/predict", json={"job_id": queued, "sequences": [[1]]})
     assert "queued" in problem(response, 409)["detail"]
 
 
