@@ -12,9 +12,11 @@ $(BIN)/rnnlab: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The test tools on top (linters, pytest, schemathesis, selenium...).
-$(VENV)/.test: $(BIN)/rnnlab
+# The test tools on top (linters, pytest, schemathesis, selenium...), and the Python client
+# (client/), which the suite tests against a live server.
+$(VENV)/.test: $(BIN)/rnnlab client/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e 'client[progress]'
 	touch $@
 
 serve: $(BIN)/rnnlab  ## the API with its embedded job queue and workers on http://127.0.0.1:8000
@@ -26,9 +28,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 test: $(VENV)/.test node_modules/.package-lock.json  ## lint, type-check and the whole test suite
 	npx --no-install eslint service/explorer/static
-	$(BIN)/ruff check core service tests bench scripts
-	$(BIN)/ruff format --check core service tests bench scripts
-	$(BIN)/mypy core service
+	$(BIN)/ruff check core service client tests bench scripts
+	$(BIN)/ruff format --check core service client tests bench scripts
+	$(BIN)/mypy core service client
 	$(BIN)/pytest
 
 bench: $(VENV)/.test  ## benchmarks against in-process baselines; rewrites docs/performance.md
