@@ -16,7 +16,7 @@ the exact big-integer fallback for bits with integer targets.
 """
 
 from core.fastpath.bounds import RTOL
-from core.fastpath.cache import MAX_FAST_WIDTH, disabled, enabled, statistics
+from core.fastpath.cache import MAX_FAST_WIDTH, cached, disabled, enabled, statistics
 from core.fastpath.evaluate import Evaluation, evaluate, gradient_at
 from core.fastpath.exact import exact_losses, settle
 from core.fastpath.grid import grid_losses
@@ -30,6 +30,7 @@ __all__ = [
     "Evaluation",
     "Oracle",
     "Statistics",
+    "cached",
     "disabled",
     "enabled",
     "evaluate",

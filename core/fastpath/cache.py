@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from core.datasets import Dataset
 from core.fastpath.statistics import Statistics
 
-__all__ = ["MAX_FAST_WIDTH", "disabled", "enabled", "statistics"]
+__all__ = ["MAX_FAST_WIDTH", "cached", "disabled", "enabled", "statistics"]
 
 # The Gram matrix is width x width: beyond this, the statistics cost more than they save.
 MAX_FAST_WIDTH = 1024
@@ -33,6 +33,17 @@ def statistics(dataset: Dataset) -> Statistics | None:
     if stats is None:
         stats = _cache[dataset] = Statistics(dataset)
     return stats
+
+
+def cached(dataset: Dataset) -> Statistics | None:
+    """The dataset's statistics if they were computed already (and the fast path is on).
+
+    For callers that pick the cheaper of two paths: statistics already paid for make every
+    point O(T), while computing them first is O(n T^2) and only sometimes worth it.
+    """
+    if dataset.width > MAX_FAST_WIDTH or not _enabled.get():
+        return None
+    return _cache.get(dataset)
 
 
 def enabled() -> bool:
