@@ -61,6 +61,13 @@ def attr(driver: Any, element_id: str, name: str) -> str:
     return value or ""
 
 
+def classes(driver: Any, selector: str) -> str:
+    """The class list of the first match, read in one script: the element may be rebuilt meanwhile."""
+    script = "const e = document.querySelector(arguments[0]); return e ? e.className : ''"
+    value: str = driver.execute_script(script, selector)
+    return value
+
+
 def open_page(driver: Any, url: str, fragment: str = "") -> None:
     """The page, its surface drawn and its live runs computed."""
     driver.get(url + "/" + fragment)

@@ -19,6 +19,7 @@ from tests._processes import Server
 from tests.service.explorer._page import (
     attr,
     browser,
+    classes,
     click_weights,
     drag,
     open_page,
@@ -398,12 +399,15 @@ def test_bug4_5_6_job_ids_apart_selection_kept_no_false_overflow(
         with browser() as page:
             open_page(page, server.url)
             wait(page, lambda d: len(d.find_elements("css selector", "#jobs-list tr")) == 2)
-            rows = page.find_elements("css selector", "#jobs-list tr")
-            shown = [row.find_elements("tag name", "td")[0].text for row in rows]
+            script = (  # read at once: the list is rebuilt as the jobs are watched
+                "return [...document.querySelectorAll('#jobs-list tr')]"
+                ".map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText))"
+            )
+            rows = page.execute_script(script)
+            shown = [cells[0] for cells in rows]
             assert len(set(shown)) == 2
             assert {i[-6:] for i in ids} == set(shown)
-            for row in rows:
-                cells = [c.text for c in row.find_elements("tag name", "td")]
+            for cells in rows:
                 assert cells[1] == "queued"
                 assert "overflow" not in cells[2]
                 assert cells[2] == "–"
@@ -419,12 +423,12 @@ def test_bug5_the_selected_job_stays_selected(page: Any, server: Server) -> None
     page.find_element("css selector", f"{selector} button").click()
     wait(
         page,
-        lambda d: "selected" in d.find_element("css selector", selector).get_attribute("class"),
+        lambda d: "selected" in classes(d, selector).split(),
     )
     page.find_element("id", "refresh-jobs").click()
     wait(
         page,
-        lambda d: "selected" in d.find_element("css selector", selector).get_attribute("class"),
+        lambda d: "selected" in classes(d, selector).split(),
     )
     wait(page, lambda d: any(job["id"][-6:] in i for i in legend(d)))
 
