@@ -26,6 +26,7 @@ __all__ = [
     "bptt_seconds",
     "forward_seconds",
     "gradient_over_time_seconds",
+    "point_seconds",
     "statistics_seconds",
     "surface_seconds",
     "training_seconds",
@@ -92,3 +93,16 @@ def training_seconds(n_samples: int, width: int, iterations: int, starts: int = 
         setup = 0.0
     path = (iterations + 1) * starts * 2 * width * POINT_STEP
     return setup + iterations * (TRAIN_ITERATION + per_iteration) + path
+
+
+def point_seconds(n_samples: int, width: int, *, with_gradient: bool) -> float:
+    """Loss (and gradient) at one point by ``core.point``: the reference path, preceded by
+    the statistics where those cost less than the reference (at worst both run: the
+    statistics, then the reference where they cannot vouch for the value).
+    """
+    reference = (
+        bptt_seconds(n_samples, width) if with_gradient else forward_seconds(n_samples, width)
+    )
+    if width <= MAX_FAST_WIDTH and statistics_seconds(n_samples, width) < reference:
+        return statistics_seconds(n_samples, width) + reference
+    return reference

@@ -18,6 +18,7 @@ from core.bptt import gradient
 from core.datasets import Dataset
 from core.gradcheck import check_gradient
 from core.model import loss, outputs
+from core.point import point_gradient, point_loss
 from core.surface import LossSurface, gradient_over_time, loss_surface_on
 from core.window import Window
 from service.web.encoding import (
@@ -43,15 +44,14 @@ def _finite(*values: float | NDArray[np.float64]) -> bool:
 
 
 def loss_payload(dataset: Dataset, wx: float, wrec: float, include_outputs: bool) -> dict[str, Any]:
+    """The loss, from the statistics where they pay (``core.point``), by the forward pass
+    when the outputs are asked for too (they come from that pass anyway)."""
+    if not include_outputs:
+        value = point_loss(dataset, wx, wrec)
+        return {"loss": finite_or_none(value), "overflow": not _finite(value)}
     value = loss(dataset, wx, wrec)
-    payload: dict[str, Any] = {"loss": finite_or_none(value)}
-    overflow = not _finite(value)
-    if include_outputs:
-        y = outputs(dataset, wx, wrec)
-        payload["outputs"] = y
-        overflow = overflow or not _finite(y)
-    payload["overflow"] = overflow
-    return payload
+    y = outputs(dataset, wx, wrec)
+    return {"loss": finite_or_none(value), "outputs": y, "overflow": not _finite(value, y)}
 
 
 def gradient_payload(
@@ -61,6 +61,15 @@ def gradient_payload(
     include_trace: bool,
     include_sequence_trace: bool = False,
 ) -> dict[str, Any]:
+    """Loss and gradient, from the statistics where they pay (``core.point``), by BPTT when
+    a trace is asked for (the trace is BPTT's own intermediate)."""
+    if not (include_trace or include_sequence_trace):
+        point = point_gradient(dataset, wx, wrec)
+        return {
+            "loss": finite_or_none(point.loss),
+            "gradient": {"wx": finite_or_none(point.wx), "wrec": finite_or_none(point.wrec)},
+            "overflow": not _finite(point.loss, point.wx, point.wrec),
+        }
     g = gradient(dataset, wx, wrec, per_sequence=include_sequence_trace)
     payload: dict[str, Any] = {
         "loss": finite_or_none(g.loss),

@@ -118,6 +118,32 @@ async def test_dataset_reference_forms_agree(client: httpx.AsyncClient) -> None:
     problem(await client.post("/loss", json=both), 422)
 
 
+async def test_points_on_a_dataset_with_known_statistics_skip_the_full_pass(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long sequences: a lone point takes the forward pass or BPTT; after a surface has
+    # computed the stored dataset's statistics, /loss and /gradient answer from them.
+    spec = {"n_samples": 300, "length": 400, "seed": 5}
+    stored = (await client.post("/datasets", json=spec)).json()["id"]
+    body = {"weights": {"wx": 0.9, "wrec": 1.01}, "dataset_id": stored}
+    before = [(await client.post(path, json=body)).json() for path in ("/loss", "/gradient")]
+    surface = await client.get("/loss-surface", params={"dataset_id": stored, "resolution": 8})
+    assert surface.status_code == 200
+
+    def no_reference(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the reference path ran although the statistics were known")
+
+    monkeypatch.setattr("core.point.loss", no_reference)
+    monkeypatch.setattr("core.point.gradient", no_reference)
+    after = [(await client.post(path, json=body)).json() for path in ("/loss", "/gradient")]
+    assert after[0]["loss"] == pytest.approx(before[0]["loss"], rel=1e-10)
+    assert after[1]["gradient"] == pytest.approx(before[1]["gradient"], rel=1e-10)
+    # A trace is BPTT's own: asking for one takes that path whatever is known.
+    monkeypatch.undo()
+    traced = await client.post("/gradient", json={**body, "include_trace": True})
+    assert traced.json()["gradient"] == pytest.approx(before[1]["gradient"], rel=1e-10)
+
+
 async def test_inline_data_with_targets(client: httpx.AsyncClient) -> None:
     body = {
         "weights": {"wx": 0.5, "wrec": -1.5},
