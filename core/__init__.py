@@ -1,7 +1,8 @@
 """rnnlab's core: the tutorial's linear RNN in NumPy, with no web imports.
 
 datasets -> model (forward, loss) -> bptt (reference gradients) -> fastpath (the same
-numbers from polynomial statistics) -> surface (over a window), gradcheck, optimizers,
+numbers from polynomial statistics) -> point (one point by the cheaper path), surface (over
+a window), gradcheck, optimizers,
 training, predict.
 """
 
@@ -12,6 +13,7 @@ from core.fastpath import Statistics, statistics
 from core.gradcheck import GradientCheck, check_gradient, numerical_gradient
 from core.model import forward_states, loss, losses_at, outputs
 from core.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, Optimizer, OptimizerEntry, make_optimizer
+from core.point import PointGradient, point_gradient, point_loss
 from core.predict import counts, predict
 from core.surface import (
     TUTORIAL_POINTS,
@@ -48,6 +50,7 @@ __all__ = [
     "MultiStartResult",
     "Optimizer",
     "OptimizerEntry",
+    "PointGradient",
     "Progress",
     "RnnlabError",
     "Statistics",
@@ -71,6 +74,8 @@ __all__ = [
     "make_optimizer",
     "numerical_gradient",
     "outputs",
+    "point_gradient",
+    "point_loss",
     "predict",
     "statistics",
     "train",
