@@ -1,9 +1,8 @@
 """rnnlab's core: the tutorial's linear RNN in NumPy, with no web imports.
 
 datasets -> model (forward, loss) -> bptt (reference gradients) -> fastpath (the same
-numbers from polynomial statistics) -> point (one point by the cheaper path), surface (over
-a window), gradcheck, optimizers,
-training, predict.
+numbers from polynomial statistics) -> point (one point by the cheaper path), surface
+(over a window), gradcheck, optimizers, training, predict.
 """
 
 from core.bptt import Gradient, gradient
