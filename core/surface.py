@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
-from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, settle, statistics
-from core.model import losses_at
+from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, statistics
+from core.fastpath.rows import grid_losses_by_rows, settle_cheapest
 from core.window import Window
 
 __all__ = [
@@ -74,14 +74,19 @@ def evaluation_cost(n_samples: int, width: int, points: int) -> int:
 def loss_grid(
     dataset: Dataset, wx: NDArray[np.float64], wrec: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the forward pass."""
+    """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the rows.
+
+    Without statistics (wide datasets) every cell comes from the polynomial values once
+    per wrec column (``core.fastpath.rows``); with them, only the cells they leave unsure,
+    each column by the exact fallback or the rows, whichever is cheaper.
+    """
     stats = statistics(dataset)
     if stats is None:
-        return losses_at(dataset, wx[None, :], wrec[:, None])
+        return grid_losses_by_rows(dataset, wx, wrec)
     grid, unsure = grid_losses(stats, wx, wrec)
     if unsure is not None:
         rows, cols = np.nonzero(unsure)
-        grid[rows, cols] = settle(stats, dataset, wx[cols], wrec[rows])
+        grid[rows, cols] = settle_cheapest(stats, dataset, wx[cols], wrec[rows])
     return grid
 
 
