@@ -4,9 +4,15 @@
     backward pass (loops over timesteps) for every optimiser iteration.
 (b) A straightforward NumPy vectorisation of BPTT: over the whole grid at once (one array of
     states per grid point and sequence), or over the whole batch of sequences per iteration.
+
+Training at long sequences is also measured against (c) the closed-form gradient, one
+matrix-vector product per iteration, and (d) PyTorch where it is installed.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,14 +100,95 @@ def vectorised_irprop_minus(
 ) -> Array:
     """iRprop- (torch.optim.Rprop's rule) driven by vectorised BPTT."""
     XT = np.ascontiguousarray(X.T)
+    return _irprop_minus_loop(
+        lambda wx, wrec: np.array(vectorised_gradient(XT, t, wx, wrec)), start, iterations, delta0
+    )
+
+
+def _irprop_minus_loop(
+    grad_at: Callable[[float, float], Array],
+    start: tuple[float, float],
+    iterations: int,
+    delta0: float,
+) -> Array:
+    """iRprop- (torch.optim.Rprop's rule, step sizes clipped to (1e-6, 50)) on any gradient."""
     w = np.array(start, dtype=np.float64)
     step = np.full(2, delta0)
     prev = np.zeros(2)
     for _ in range(iterations):
-        g = np.array(vectorised_gradient(XT, t, float(w[0]), float(w[1])))
+        g = grad_at(float(w[0]), float(w[1]))
         product = g * prev
         step = np.clip(step * np.where(product > 0, 1.2, np.where(product < 0, 0.5, 1.0)), 1e-6, 50)
         g = np.where(product < 0, 0.0, g)
         w -= np.sign(g) * step
         prev = g
     return w
+
+
+# (c) Closed form: y_i = wx * sum_k x_ik wrec^(T-k), so one matrix-vector product per
+#     iteration gives outputs and both gradients (no loop over time).
+def closed_form_gradient(X: Array, t: Array, wx: float, wrec: float) -> Array:
+    """(dξ/dwx, dξ/dwrec) from P_i(wrec) and P_i'(wrec): one (n x T) @ (T x 2) product."""
+    T = X.shape[1]
+    exponents = np.arange(T - 1, -1, -1, dtype=np.float64)  # column k multiplies wrec^(T-1-k)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        powers = np.empty((T, 2))
+        powers[:, 0] = wrec**exponents
+        powers[:, 1] = exponents * wrec ** np.maximum(exponents - 1, 0)
+        pd = X @ powers
+        residual = 2.0 * (wx * pd[:, 0] - t) / X.shape[0]
+        return np.array([residual @ pd[:, 0], wx * (residual @ pd[:, 1])])
+
+
+def closed_form_irprop_minus(
+    X: Array, t: Array, start: tuple[float, float], iterations: int, delta0: float = 0.001
+) -> Array:
+    """iRprop- driven by the closed-form matvec gradient."""
+    return _irprop_minus_loop(
+        lambda wx, wrec: closed_form_gradient(X, t, wx, wrec), start, iterations, delta0
+    )
+
+
+# (d) PyTorch, float64, if installed: the same closed-form matvec, and autograd through the
+#     tutorial's loop over time (time-major, so each step reads one contiguous row).
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def torch_closed_form_irprop_minus(
+    X: Array, t: Array, start: tuple[float, float], iterations: int, delta0: float = 0.001
+) -> Array:
+    """torch.optim.Rprop on the closed-form loss mean((wx P(wrec) - t)^2), autograd."""
+    import torch
+
+    Xt = torch.from_numpy(np.ascontiguousarray(X))
+    tt = torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
+    exponents = torch.arange(X.shape[1] - 1, -1, -1, dtype=torch.float64)
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Rprop([w], lr=delta0, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0))
+    for _ in range(iterations):
+        opt.zero_grad()
+        y = w[0] * (Xt @ w[1] ** exponents)
+        torch.mean((y - tt) ** 2).backward()
+        opt.step()
+    return w.detach().numpy().copy()
+
+
+def torch_bptt_irprop_minus(
+    X: Array, t: Array, start: tuple[float, float], iterations: int, delta0: float = 0.001
+) -> Array:
+    """torch.optim.Rprop with autograd through the loop over time (BPTT), time-major."""
+    import torch
+
+    XT = torch.from_numpy(np.ascontiguousarray(X.T))
+    tt = torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Rprop([w], lr=delta0, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0))
+    for _ in range(iterations):
+        opt.zero_grad()
+        s = torch.zeros(XT.shape[1], dtype=torch.float64)
+        for k in range(XT.shape[0]):
+            s = XT[k] * w[0] + s * w[1]
+        torch.mean((s - tt) ** 2).backward()
+        opt.step()
+    return w.detach().numpy().copy()

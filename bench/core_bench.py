@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bench import baselines
-from core import generate, loss_surface, make_optimizer, train, tutorial_dataset
+from core import Dataset, generate, loss_surface, make_optimizer, train, tutorial_dataset
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,48 @@ def memory_rows(n: int = 1_000_000, length: int = 100, iterations: int = 100) ->
             f"peak memory {report['mb']:.0f} MB above baseline",
         ),
     ]
+
+
+Trainer = Callable[[np.ndarray, np.ndarray, tuple[float, float], int], np.ndarray]
+
+
+def _training_baselines() -> list[tuple[str, Trainer, int, str]]:
+    """(name, iRprop- trainer, repeats, target): PyTorch's only where it is installed."""
+    runs: list[tuple[str, Trainer, int, str]] = [
+        ("(b) vectorised BPTT, time-major", baselines.vectorised_irprop_minus, 3, ">= 1x"),
+        ("(c) closed-form matvec", baselines.closed_form_irprop_minus, 3, ">= 1x"),
+    ]
+    if baselines.torch_available():
+        runs += [
+            ("(d) PyTorch closed-form", baselines.torch_closed_form_irprop_minus, 3, ">= 1x"),
+            ("(d) PyTorch BPTT", baselines.torch_bptt_irprop_minus, 1, ">= 10x"),
+        ]
+    return runs
+
+
+def long_training_rows(
+    lengths: tuple[int, ...] = (500, 1000, 1025), n: int = 1000, iterations: int = 100
+) -> list[Row]:
+    """iRprop- on long sequences against every training baseline, measured in this process.
+
+    The statistics' one pass is O(n T^2) where BPTT is O(n T) per iteration, so long
+    sequences are where a fast path could lose its lead.
+    """
+    rows: list[Row] = []
+    start = (0.5, 0.5)
+    for length in lengths:
+        data = generate(n, length, seed=7)
+        X, t = data.inputs.astype(np.float64), data.targets
+
+        def ours(data: Dataset = data) -> tuple[float, float]:
+            fresh = type(data)(data.inputs, data.lengths, data.targets)  # statistics timed too
+            r = train(fresh, make_optimizer("irprop-"), start, iterations, record_trajectory=False)
+            return r.wx, r.wrec
+
+        ours_s, w = best_of(ours, 3)
+        case = f"irprop-, {iterations} iterations, {n:,} x {length}"
+        for name, trainer, repeat, target in _training_baselines():
+            b_s, wb = best_of(lambda: trainer(X, t, start, iterations), repeat)  # noqa: B023
+            rel = max_rel(np.array(w), np.asarray(wb))
+            rows.append(Row(case, ours_s, name, b_s, target, f"max rel diff of weights {rel:.1e}"))
+    return rows
