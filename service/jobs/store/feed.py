@@ -9,7 +9,8 @@ whatever the feed says, so a lost notification delays an answer but never loses 
   makes it); the feed is one subscription, idle when nothing happens.
 - SQLite has no notifications between processes. Its ``data_version`` changes whenever
   another connection commits; reading it costs no I/O, so the feed reads it every
-  ``SQLITE_TICK`` seconds, and only while someone waits for a job.
+  ``SQLITE_TICK`` seconds, and only while someone waits for a job; ``IDLE_CLOSE`` seconds
+  after the last waiter it closes its connection, so an idle API holds no extra file.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ logger = logging.getLogger("rnnlab.jobs")
 FALLBACK_POLL = 1.0  # seconds: a watched job is read at least this often, feed or not
 SQLITE_TICK = 0.005  # seconds between two looks at SQLite's data_version while watching
 RECONNECT = 1.0  # seconds before a lost subscription is made again
+IDLE_CLOSE = 5.0  # seconds without watchers after which the SQLite feed closes its connection
 
 Changed = Callable[[str | None], None]
 """Called with a job's id when that job changed, or None when some job may have."""
@@ -99,7 +101,15 @@ class SqliteChangeFeed(ChangeFeed):
         last: int | None = None
         try:
             while True:
-                await watching()
+                if connection is None:
+                    await watching()
+                else:
+                    with anyio.move_on_after(IDLE_CLOSE) as idle:
+                        await watching()
+                    if idle.cancelled_caught:  # nobody waits: give the file back
+                        connection.close()
+                        connection, last = None, None
+                        continue
                 try:
                     if connection is None:
                         connection = await anyio.to_thread.run_sync(self._connect)

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -71,19 +72,34 @@ class _ConnectionPool:
     the number of threads or jobs. A connection whose call failed at the database level
     is closed rather than lent again. After a fork the child starts an empty pool and
     leaves the parent's connections alone (SQLite connections must not cross a fork).
-    Written here because ``sqlite3`` has no pool and this one is the 50 lines of a
-    semaphore and a list; SQLAlchemy's would bring a database toolkit along for them.
+    When the last lent connection comes back while some have been idle for
+    ``idle_seconds``, the pool closes them all: SQLite keeps a closed connection's file
+    open while another connection of the process still holds a lock on it (a WAL reader
+    always does) and closes it only with the last one, so closing them together is what
+    gives the files back after a burst (the next call opens a fresh one). Written here
+    because ``sqlite3`` has no pool and this one is the 60 lines of a semaphore and a
+    list; SQLAlchemy's would bring a database toolkit along for them.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], size: int, wait: float) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        size: int,
+        wait: float,
+        idle_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._connect = connect
         self._size = size
         self._wait = wait
+        self._idle_seconds = idle_seconds
+        self._clock = clock
         self._reset()
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._idle: list[sqlite3.Connection] = []
+        self._idle: list[tuple[sqlite3.Connection, float]] = []  # oldest first, with when
+        self._lent = 0
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self._size)
 
@@ -95,21 +111,31 @@ class _ConnectionPool:
             raise sqlite3.OperationalError(f"all {self._size} connections stayed busy")
         try:
             with self._lock:
-                conn = self._idle.pop() if self._idle else None
+                conn = self._idle.pop()[0] if self._idle else None
+                self._lent += 1
             if conn is None:
                 conn = self._connect()
-            broken = False
+            closing = []
             try:
                 yield conn
             except sqlite3.DatabaseError:
-                broken = True
+                closing.append(conn)
                 raise
             finally:
-                if broken:
-                    conn.close()
-                else:
-                    with self._lock:
-                        self._idle.append(conn)
+                now = self._clock()
+                with self._lock:
+                    self._lent -= 1
+                    if not closing:
+                        self._idle.append((conn, now))
+                    if (
+                        self._lent == 0
+                        and self._idle
+                        and self._idle[0][1] <= now - self._idle_seconds
+                    ):
+                        closing += [idle for idle, _ in self._idle]
+                        self._idle = []
+                for idle in closing:
+                    idle.close()
         finally:
             self._slots.release()
 
@@ -124,7 +150,7 @@ class _ConnectionPool:
             return
         with self._lock:
             idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.close()
 
 

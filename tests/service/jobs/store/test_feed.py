@@ -14,6 +14,7 @@ from service.jobs.store.redis import RedisJobStore
 from service.jobs.store.sqlite import SqliteJobStore
 from tests._redis import redis_or_skip
 from tests.service.jobs.store.test_base import record
+from tests.service.jobs.store.test_sqlite import database_fds
 
 pytestmark = pytest.mark.anyio
 
@@ -85,3 +86,31 @@ async def test_sqlite_reads_nothing_while_nobody_watches(
                 await anyio.sleep(0.01)
         tasks.cancel_scope.cancel()
     store.close()
+
+
+async def test_sqlite_gives_its_file_back_once_nobody_watches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feed_module, "IDLE_CLOSE", 0.05)
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    store.create(record(), "{}")
+    store.close()
+    path = tmp_path / "jobs.db"
+    watched = anyio.Event()
+    watched.set()
+
+    async def watching() -> None:
+        await watched.wait()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(store.change_feed().follow, lambda _: None, watching)
+        with anyio.fail_after(30):
+            while database_fds(path) == 0:  # watched: the feed opens its connection
+                await anyio.sleep(0.01)
+            watched = anyio.Event()  # the last waiter leaves
+            while database_fds(path) != 0:
+                await anyio.sleep(0.01)
+            watched.set()  # and a new one comes: the feed opens it again
+            while database_fds(path) == 0:
+                await anyio.sleep(0.01)
+        tasks.cancel_scope.cancel()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
 from service.jobs.store.base import StoreUnavailableError
-from service.jobs.store.sqlite import SqliteJobStore
+from service.jobs.store.sqlite import SqliteJobStore, _ConnectionPool
 from tests.service.jobs.store.test_base import record
 
 
@@ -43,3 +44,37 @@ def test_threads_that_come_and_go_leave_no_connection_behind(tmp_path: Path) -> 
     assert database_fds(tmp_path / "jobs.db") <= baseline + 3 * (SqliteJobStore.POOL_SIZE - 1)
     store.close()
     assert database_fds(tmp_path / "jobs.db") == 0
+
+
+def test_connections_idle_past_their_time_are_closed_when_none_is_lent(tmp_path: Path) -> None:
+    # After a burst the pool gives every file back (SQLite releases a closed connection's
+    # file only with the process's last connection): the fd count returns to its start.
+    path = tmp_path / "jobs.db"
+    now = [0.0]
+    pool = _ConnectionPool(
+        lambda: sqlite3.connect(path, check_same_thread=False),
+        size=4,
+        wait=1.0,
+        idle_seconds=10.0,
+        clock=lambda: now[0],
+    )
+    with pool.connection(), pool.connection(), pool.connection(), pool.connection():
+        pass  # four threads' worth at once
+    assert pool.open_connections == 4
+    now[0] = 5.0
+    with pool.connection():
+        pass
+    assert pool.open_connections == 4  # none idle for long enough yet
+    now[0] = 20.0
+    with pool.connection():
+        now[0] = 21.0
+        with pool.connection():
+            pass
+        assert pool.open_connections == 3  # one is still lent: nothing is closed under it
+    assert pool.open_connections == 0
+    assert database_fds(path) == 0
+    with pool.connection() as conn:
+        assert conn.execute("select 1").fetchone() == (1,)  # a fresh one when needed
+    assert pool.open_connections == 1
+    pool.close()
+    assert database_fds(path) == 0
