@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from core.cancel import checkpoint
 from core.datasets import Dataset
-from core.fastpath.bounds import RTOL, TINY, UNDERFLOW
+from core.fastpath.bounds import RTOL, UNDERFLOW
 from core.fastpath.exact import settle
 from core.model import losses_at
 
@@ -42,10 +42,11 @@ Array = NDArray[np.float64]
 _EPS = float(np.finfo(np.float64).eps)
 # Scratch elements per block of sequences (inputs, polynomial values, residuals): ~16 MB.
 _BLOCK_ELEMENTS = 1 << 21
-# log2 bounds, with margin, that keep every float64 sum of the forward pass finite (below)
-# or make its loss surely overflow (above).
+# log2 bounds: a product clear of overflow; a residual whose square is clear of it (and
+# one above its next power of two whose square is not); float64's largest sum.
 _SAFE_LOG2 = 1020.0
-_OVERFLOW_LOG2 = 514.0
+_STATE_LOG2 = 511.99
+_SUM_LOG2 = 1024.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class Columns:
     at: Array
     a_max: Array
     d_max: Array
+    c0: Array  # the column's least-squares weight on P (over the divisor): the shift
+    l0: Array  # mean e^2, e_i = t_i - c0 P_i: the column's lowest loss
+    ep: Array  # mean e P, near zero: the expanded form around c0 does not cancel
 
 
 def _powers(wrec: Array, width: int) -> tuple[Array, Array, Array]:
@@ -102,32 +106,49 @@ def polynomial_gamma(width: int) -> float:
 
 
 def columns(dataset: Dataset, wrec: Array) -> Columns:
-    """The summaries of every column wrec[j]: one pass over the data, in blocks."""
+    """The summaries of every column wrec[j]: two passes over the data, in blocks.
+
+    The second pass takes the residuals at each column's least-squares weight; when the
+    data is one block, the polynomial values of the first are kept for it.
+    """
     n, T = dataset.n_samples, dataset.width
     V, scale, log2_scale = _powers(wrec, T)
     V_abs = np.abs(V)
     m = wrec.size
-    p2, tp, a2, at = (np.zeros(m) for _ in range(4))
-    a_max, d_max = np.zeros(m), np.zeros(m)
+    p2, tp, a2, at, a_max, d_max = (np.zeros(m) for _ in range(6))
     g = polynomial_gamma(T)
     signed = (not dataset.is_binary) or bool((V < 0).any())
     small = np.abs(wrec) <= 1.0
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        for X, t in dataset.chunks(_blocks(dataset, T + m)):
+    rows = _blocks(dataset, T + 2 * m)
+    kept: list[tuple[Array, Array]] = []
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for X, t in dataset.chunks(rows):
             checkpoint()
             P = X @ V
             A = np.abs(X) @ V_abs if signed else P
-            abs_t = np.abs(t)[:, None]
-            p2 += (P * P).sum(axis=0)
-            tp += (t[:, None] * P).sum(axis=0)
-            a2 += (A * A).sum(axis=0)
-            at += (A * abs_t).sum(axis=0)
+            p2 += np.einsum("ij,ij->j", P, P)
+            tp += t @ P
+            a2 += np.einsum("ij,ij->j", A, A)
+            at += np.abs(t) @ A
             a_max = np.maximum(a_max, A.max(axis=0))
             d_max = np.maximum(d_max, (np.abs(P) - g * A).max(axis=0))
             # |r| <= 1: a state before the last can exceed A_i, never sum_k |x_ik|.
             row_abs = np.abs(X).sum(axis=1).max()
             a_max = np.where(small, np.maximum(a_max, row_abs), a_max)
-    return Columns(wrec, scale, log2_scale, p2 / n, tp / n, a2 / n, at / n, a_max, d_max)
+            if rows >= n:
+                kept.append((P, t))
+        c0 = np.where(p2 > 0, tp / np.where(p2 > 0, p2, 1.0), 0.0)
+        c0 = np.where(np.isfinite(c0), c0, 0.0)
+        l0, ep = np.zeros(m), np.zeros(m)
+        blocks = kept or ((X @ V, t) for X, t in dataset.chunks(rows))
+        for P, t in blocks:
+            checkpoint()
+            e = t[:, None] - P * c0
+            l0 += np.einsum("ij,ij->j", e, e)
+            ep += np.einsum("ij,ij->j", e, P)
+    return Columns(
+        wrec, scale, log2_scale, p2 / n, tp / n, a2 / n, at / n, a_max, d_max, c0, l0 / n, ep / n
+    )
 
 
 @dataclass(frozen=True)
@@ -187,78 +208,107 @@ def grid_losses_by_rows(dataset: Dataset, wx: Array, wrec: Array) -> Array:
 def _from_columns(
     data: _Data, cols: Columns, wx: Array, column: NDArray[np.intp], out: Array
 ) -> NDArray[np.intp]:
-    """Fill ``out`` where the expanded form vouches or the loss surely overflows.
+    """Fill ``out`` where the shifted form vouches or the loss surely overflows.
 
-    Returns the points left for the residual form (those clear of overflow) and, with
-    ``out`` NaN, those left for the forward pass.
+    Returns the points left for the residual form (their loss surely finite) and, with
+    ``out`` NaN, those left for the forward pass: the few whose float64 sums may or may
+    not overflow.
     """
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        scale = cols.scale[column]
         log2_w = np.log2(np.abs(wx))
         # c = wx |r|^(T - 1): the weight on the divided polynomial values.
-        c = np.where(wx == 0, 0.0, wx * scale)
-        ac = np.abs(c)
-        log2_cs = log2_w + cols.log2_scale[column]
-        # Every state and residual at most |wx| A_max |r|^(T - 1) + |t|: clear of overflow?
-        upper = np.logaddexp2(log2_cs + np.log2(cols.a_max[column]), data.log2_t_max)
-        safe = (np.log2(data.n) + 2.0 * upper <= _SAFE_LOG2) & np.isfinite(c)
-        safe &= log2_w + data.log2_x_max < _SAFE_LOG2
-        # Some residual surely beyond 2^513 (wx x never overflows, so no NaN): inf.
-        beyond = log2_cs + np.log2(np.maximum(cols.d_max[column], 0.0)) > _OVERFLOW_LOG2
-        beyond &= (data.log2_t_max < _OVERFLOW_LOG2 - 8) & (log2_w + data.log2_x_max < _SAFE_LOG2)
-        out[beyond & ~safe] = np.inf
-        # The expanded form and its bound: P's error, then the few operations combining.
-        p2, tp, a2, at = cols.p2[column], cols.tp[column], cols.a2[column], cols.at[column]
-        value = (c * c * p2 - 2.0 * c * tp) + data.tt
-        magnitude = (ac * ac * a2 + 2.0 * ac * at) + data.tt
-        gamma = 2.0 * polynomial_gamma(data.width) + (data.n + 16) * _EPS
-        bound = gamma * magnitude + _underflow(data, ac, a2)
-        sure = safe & (bound <= RTOL * value) & (value >= TINY)
+        c = np.where(wx == 0, 0.0, wx * cols.scale[column])
+        log2_c = log2_w + cols.log2_scale[column]
+        # wx x never overflows, so no state is NaN: a loss beyond float64 is inf.
+        no_nan = (log2_w + data.log2_x_max < _SAFE_LOG2) & (data.log2_t_max < _STATE_LOG2 - 8)
+        # Every state and residual below |wx| A_max |r|^(T - 1) + |t|: their squares are finite.
+        upper = np.logaddexp2(log2_c + np.log2(cols.a_max[column]), data.log2_t_max)
+        states = (upper <= _STATE_LOG2) & np.isfinite(c) & no_nan
+        # Else some residual surely beyond 2^512 (|t| is far below): its square overflows.
+        beyond = log2_c + np.log2(np.maximum(cols.d_max[column], 0.0)) > _STATE_LOG2 + 0.02
+        value, bound = _shifted(data, cols, c, column)
+        # With finite squares the forward pass's sum overflows just when n * loss does.
+        log2_n = float(np.log2(data.n))
+        finite = states & (log2_n + np.log2(value + bound) < _SUM_LOG2 - 0.01)
+        overflows = states & (log2_n + np.log2(value - bound) > _SUM_LOG2 + 0.01)
+        overflows &= np.isfinite(bound)
+        out[(beyond & no_nan & ~states) | overflows] = np.inf
+        sure = finite & (value >= 0)
+        sure &= (bound <= RTOL * value) | (bound <= _reference_rounding(data, cols, c, column))
         out[sure] = value[sure]
-    return np.flatnonzero(safe & ~sure)
+    return np.flatnonzero(states & ~sure & ~overflows)
 
 
-def _underflow(data: _Data, ac: Array, a2: Array) -> Array:
-    """What underflow adds at most: each P_i off by T x_max 2^-1074 (over the divisor),
-    entering squared and times t; squares and sums that underflow add a few more units."""
-    u = data.width * float(np.exp2(data.log2_x_max)) * UNDERFLOW
-    return np.asarray(
-        ac * ac * (2.0 * np.sqrt(a2) * u + u * u)
-        + 2.0 * ac * u * np.sqrt(data.tt)
-        + 4.0 * UNDERFLOW
-    )
+def _shifted(data: _Data, cols: Columns, c: Array, column: NDArray[np.intp]) -> tuple[Array, Array]:
+    """The loss l0 - 2 d mean(e P) + d^2 mean(P^2), d = c - c0, and its rounding bound.
+
+    Around the column's least-squares weight mean(e P) is near zero, so the terms never
+    cancel: the error is that of the residuals e_i (the forward pass's own), carried
+    through the Cauchy-Schwarz inequality, plus the few operations combining them.
+    """
+    c0, l0, ep, p2, a2 = (x[column] for x in (cols.c0, cols.l0, cols.ep, cols.p2, cols.a2))
+    d = c - c0
+    value = (l0 - 2.0 * d * ep) + d * d * p2
+    g, eps, n = polynomial_gamma(data.width), _EPS, data.n
+    u = data.width * float(np.exp2(data.log2_x_max)) * UNDERFLOW  # each P_i's underflow
+    off = g * np.sqrt(a2) + u  # RMS error of the P_i
+    rms_e = np.abs(c0) * off + eps * np.sqrt(l0)  # RMS error of the e_i
+    err_l0 = 2.0 * np.sqrt(l0) * rms_e + rms_e * rms_e + (n + 2) * eps * l0
+    err_ep = rms_e * np.sqrt(p2) + np.sqrt(l0) * off + (n + 2) * eps * np.sqrt(l0 * p2)
+    err_p2 = 2.0 * np.sqrt(p2) * off + off * off + (n + 2) * eps * p2
+    ad = np.abs(d)
+    terms = l0 + 2.0 * ad * np.abs(ep) + d * d * p2
+    bound = err_l0 + 2.0 * ad * err_ep + d * d * err_p2 + 6.0 * eps * terms
+    # c itself is wx |r|^(T - 1) within two roundings: that moves the loss by its slope.
+    bound += 8.0 * eps * np.abs(c) * np.sqrt(np.abs(value) * a2) + 4.0 * UNDERFLOW
+    return value, bound
+
+
+def _reference_rounding(data: _Data, cols: Columns, c: Array, column: NDArray[np.intp]) -> Array:
+    """The forward pass's own rounding allowance at these points: a float pass of T steps
+    over n sequences, (4T + 2n + 16) eps times mean (|wx| A_i + |t_i|)^2."""
+    ac = np.abs(c)
+    magnitude = (ac * ac * cols.a2[column] + 2.0 * ac * cols.at[column]) + data.tt
+    return np.asarray((4 * data.width + 2 * data.n + 16) * _EPS * magnitude)
 
 
 def _residuals(
     dataset: Dataset, cols: Columns, wx: Array, column: NDArray[np.intp], data: _Data
 ) -> Array:
-    """mean_i (t_i - wx P_i)^2 at each point, NaN where its bound exceeds the forward pass's.
+    """mean_i (t_i - wx P_i)^2 at each point (inf where the forward pass's sum overflows),
+    NaN where its bound exceeds the forward pass's own rounding or overflow is undecided.
 
-    The forward pass's own rounding at a point is at most (4T + 2n + 16) eps times
-    mean (|wx| A_i + |t_i|)^2; ours is below that but for underflow, checked here.
+    Near overflow the residuals are scaled by 2^-16 first (exactly), so that their sum can
+    be told from float64's largest value; ours is the forward pass's arithmetic but for
+    underflow, which the bound covers.
     """
     used, local = np.unique(column, return_inverse=True)
     V, _, _ = _powers(cols.wrec[used], data.width)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+    n = data.n
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         c = np.where(wx == 0, 0.0, wx * cols.scale[column])
+        ac = np.abs(c)
+        a2 = cols.a2[column]
+        near = np.log2(ac) + np.log2(cols.a_max[column]) > _STATE_LOG2 - 16.0
+        f = np.where(near, 2.0**-16, 1.0)
+        fc, ft = f * c, f[None, :]
         total = np.zeros(wx.size)
         for X, t in dataset.chunks(_blocks(dataset, data.width + used.size + wx.size)):
             checkpoint()
             P = X @ V
-            residual = t[:, None] - P[:, local] * c[None, :]
+            residual = t[:, None] * ft - P[:, local] * fc[None, :]
             total += np.einsum("ij,ij->j", residual, residual)
-        loss = total / data.n
-        ac = np.abs(c)
-        a2, at = cols.a2[column], cols.at[column]
-        g = polynomial_gamma(data.width)
-        spread = ac * np.sqrt(a2)  # sqrt(mean (wx A_i)^2)
-        u = data.width * np.exp2(data.log2_x_max) * UNDERFLOW * ac
-        off = g * spread + u
-        bound = 2.0 * np.sqrt(loss) * off + off * off + (data.n + 4) * _EPS * loss + 4.0 * UNDERFLOW
-        magnitude = (ac * ac * a2 + 2.0 * ac * at) + data.tt
-        reference = (4 * data.width + 2 * data.n + 16) * _EPS * magnitude
-        ok = np.isfinite(loss) & ((bound <= RTOL * loss) | (bound <= reference))
-    return np.asarray(np.where(ok, loss, np.nan), dtype=np.float64)
+        loss = total / n  # times f^2
+        u = data.width * np.exp2(data.log2_x_max) * UNDERFLOW
+        off = f * (polynomial_gamma(data.width) * ac * np.sqrt(a2) + u * ac)
+        bound = 2.0 * np.sqrt(loss) * off + off * off + (n + 4) * _EPS * loss + 4.0 * UNDERFLOW
+        log2_sum = np.log2(n) - 2.0 * np.log2(f)
+        finite = log2_sum + np.log2(loss + bound) < _SUM_LOG2 - 0.01
+        overflows = log2_sum + np.log2(loss - bound) > _SUM_LOG2 + 0.01
+        loss, bound = loss / (f * f), bound / (f * f)
+        reference = _reference_rounding(data, cols, c, column)
+        ok = finite & ((bound <= RTOL * loss) | (bound <= reference))
+    return np.asarray(np.where(ok, loss, np.where(overflows, np.inf, np.nan)), dtype=np.float64)
 
 
 # Relative costs on one machine (seconds), to choose between the exact fallback and rows:
