@@ -14,9 +14,12 @@ of the data. Their values are taken divided by max(1, |r|)^(2T - 2), so they nev
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
+from core.cancel import checkpoint
 from core.datasets import Dataset
 from core.fastpath.bounds import UNDERFLOW
 from core.fastpath.exact import ExactLoss
@@ -43,6 +46,8 @@ __all__ = [
 PP, QQ, PQ, PE, QE, RP, RQ, RE, P1, Q1, PT, RT = range(COLUMNS := 12)
 
 _EPS = float(np.finfo(np.float64).eps)
+# Elements of scratch for the coefficient table, a few rows at a time (~1 MB).
+_SCRATCH_ELEMENTS = 1 << 17
 _MAX = float(np.finfo(np.float64).max)
 
 Array = NDArray[np.float64]
@@ -65,12 +70,14 @@ class Statistics:
         self.mean_t = m.t_sum / n
         self.mean_abs_t = m.t_abs_sum / n
         self.mean_abs_e = m.e_abs_sum / n
-        self.coefficients = _coefficient_table(gram / n, c_e / n, c_t / n, col_sum / n)
+        sums = _coefficient_sums(gram, c_e, c_t, col_sum, m.exact)
+        self.coefficients = sums.astype(np.float64) / n
         self.abs_coefficients = np.abs(self.coefficients)
         # Bits with integer targets: the sums are integers, so the loss can be had exactly.
         self.exact: ExactLoss | None = None
         if m.exact:
-            a, b = antidiagonal_sums(gram), c_t
+            # n * loss's coefficients: the sums of P^2 (exact integers in either dtype) and t P.
+            a, b = sums[:, PP] if sums.dtype == np.int64 else antidiagonal_sums(gram), c_t
             self.exact = ExactLoss([int(x) for x in a], [int(x) for x in b], int(m.t_sq), n)
         self._signed = bool((self.coefficients < 0).any())
         self._powers = np.arange(2 * T - 1, dtype=np.float64)
@@ -141,36 +148,93 @@ class Statistics:
         return values, (np.abs(vander) @ self.abs_coefficients).tolist(), scale
 
 
-def _coefficient_table(gram: Array, c_e: Array, c_t: Array, col_mean: Array) -> Array:
-    """Coefficients (by power of r, 0..2T-2) of the mean products of P, Q, P' and e."""
+def _coefficient_sums(
+    gram: Array, c_e: Array, c_t: Array, col_sum: Array, exact: bool
+) -> NDArray[Any]:
+    """Coefficients (by power of r, 0..2T-2) of the products of P, Q, P' and e, summed over
+    sequences: O(T^2). With bits and integer targets the sums are integers, and as int64
+    they stay exact (the caller divides by n once, so each mean is correctly rounded).
+    """
     T = gram.shape[0]
-    # Q's coefficient of r^l is sum_{j > l} c_j; P' has (l + 1) c_{l+1}.
-    to_q = np.tril(np.ones((T, T)), k=-1)
-    to_r = np.zeros((T, T))
-    to_r[np.arange(1, T), np.arange(T - 1)] = np.arange(1, T)
-    maps = {"P": np.eye(T), "Q": to_q, "R": to_r}
-    table = np.zeros((2 * T - 1, COLUMNS))
+    # Every sum below is at most T^2 times a sum of the Gram matrix: it must fit an int64.
+    exact = exact and float(gram.sum()) * float(T) ** 2 < 2.0**62
+    dtype = np.int64 if exact else np.float64
+    sums = np.zeros((2 * T - 1, COLUMNS), dtype=dtype)
+    cross = _cross_sums(gram.astype(dtype, copy=False))
+    for column, row in ((PP, 0), (QQ, 1), (PQ, 2), (RP, 3), (RQ, 4)):
+        sums[:, column] = cross[row, : 2 * T - 1]
+    lift = np.arange(1, T)
+    for column, q_column, r_column, v in (
+        (PE, QE, RE, c_e),
+        (P1, Q1, None, col_sum),
+        (PT, None, RT, c_t),
+    ):
+        vector = v.astype(dtype)
+        sums[:T, column] = vector
+        if q_column is not None:
+            sums[:T, q_column] = _suffix_sums(vector[None, :])[0]
+        if r_column is not None:
+            sums[: T - 1, r_column] = lift * vector[1:]
+    return sums
 
-    def cross(a: str, b: str) -> Array:
-        return antidiagonal_sums(maps[a].T @ gram @ maps[b])
 
-    for column, (a, b) in ((PP, "PP"), (QQ, "QQ"), (PQ, "PQ"), (RP, "RP"), (RQ, "RQ")):
-        table[:, column] = cross(a, b)
-    table[:T, PE] = c_e
-    table[:T, QE] = to_q.T @ c_e
-    table[:T, RE] = to_r.T @ c_e
-    table[:T, P1] = col_mean
-    table[:T, Q1] = to_q.T @ col_mean
-    table[:T, PT] = c_t
-    table[:T, RT] = to_r.T @ c_t
-    return table
+def _cross_sums(G: NDArray[Any]) -> NDArray[Any]:
+    """Sums over sequences of the products PP, QQ, PQ, RP, RQ by power of r (rows 0..4).
 
-
-def antidiagonal_sums(M: Array) -> Array:
-    """s_m = sum_{a + b = m} M[a, b]: the coefficients of a product of two polynomials."""
-    T = M.shape[0]
-    out = np.zeros(2 * T - 1)
-    rows = np.arange(T)
-    for a in range(T):
-        np.add.at(out, a + rows, M[a])
+    G[a, b] = sum_i c_ia c_ib. Q's coefficient of r^a is sum_{j > a} c_j and P''s is
+    (a + 1) c_{a+1}, so the second moments of Q and P' are suffix sums and shifted, scaled
+    rows of G: O(T^2) instead of T x T x T products. Each product's coefficient of r^m is
+    the sum of its moment matrix's antidiagonal a + b = m. The matrices are made a few
+    rows at a time, from the bottom (QQ sums the PQ rows below), in scratch that stays
+    small, and each row is added into the coefficients it shifts to.
+    """
+    T = G.shape[0]
+    out = np.zeros((5, 2 * T), dtype=G.dtype)
+    rows = max(1, _SCRATCH_ELEMENTS // (5 * T))
+    block = np.empty((rows, 5, T), dtype=G.dtype)
+    below = np.zeros(T, dtype=G.dtype)  # the sum of the PQ rows below this chunk
+    next_g, next_pq = np.zeros(T, dtype=G.dtype), np.zeros(T, dtype=G.dtype)
+    for top in range(T, 0, -rows):
+        checkpoint()
+        start = max(0, top - rows)
+        g, m = G[start:top], top - start
+        w = block[:m]
+        w[:, 0] = g
+        pq = w[:, 2]
+        pq[:] = _suffix_sums(g)
+        qq = w[:, 1]
+        qq[m - 1] = below  # the sum of the PQ rows below each row
+        for i in range(m - 2, -1, -1):
+            np.add(qq[i + 1], pq[i + 1], out=qq[i])
+        np.add(qq[0], pq[0], out=below)
+        # Row a of the P' moments is (a + 1) times row a + 1 of G and of PQ.
+        lift = np.arange(start + 1, top + 1, dtype=G.dtype).reshape(-1, 1)
+        np.multiply(lift[:-1], g[1:], out=w[:-1, 3])
+        np.multiply(lift[:-1], pq[1:], out=w[:-1, 4])
+        np.multiply(lift[-1], next_g, out=w[-1, 3])
+        np.multiply(lift[-1], next_pq, out=w[-1, 4])
+        next_g, next_pq = g[0].copy(), pq[0].copy()
+        for i in range(m - 1, -1, -1):
+            out[:, start + i : start + i + T] += w[i]
     return out
+
+
+def _suffix_sums(M: NDArray[Any]) -> NDArray[Any]:
+    """out[:, b] = sum over k > b of M[:, k] (0 in the last column)."""
+    out = np.zeros_like(M)
+    np.cumsum(M[:, :0:-1], axis=1, out=out[:, -2::-1])
+    return out
+
+
+def antidiagonal_sums(M: NDArray[Any]) -> NDArray[Any]:
+    """s_m = sum_{a + b = m} M[a, b]: the coefficients of a product of two polynomials.
+
+    Row a shifted right by a: lay the rows out 2T apart in a zero-padded buffer and read
+    it back with rows 2T - 1 apart, then sum the columns (row by row, in order of a).
+    """
+    T = M.shape[0]
+    padded = np.zeros((T, 2 * T), dtype=M.dtype)
+    padded[:, :T] = M
+    sheared = padded.reshape(-1)[: T * (2 * T - 1)].reshape(T, 2 * T - 1)
+    sums: NDArray[Any] = sheared.sum(axis=0)
+    return sums
