@@ -5,8 +5,11 @@ budget before computing. Each estimate follows the code path the computation tak
 
 - the statistics (``core.fastpath``, datasets up to ``MAX_FAST_WIDTH`` steps): one
   Gram pass, O(n T^2), and a coefficient table, O(T^3); then O(T) per point;
-- the forward pass vectorised over points (``core.model.losses_at``, wider datasets):
-  O(n T P) arithmetic plus a fixed cost per timestep of each block;
+- the rows (``core.fastpath.rows``, loss surfaces): O(n T) per wrec column for the
+  polynomial values of every sequence, then O(1) per point, and the forward pass for the
+  few points at float64's overflow edge;
+- the forward pass vectorised over points (``core.model.losses_at``): O(n T P)
+  arithmetic plus a fixed cost per timestep of each block;
 - BPTT (``core.bptt.gradient``) at one point: O(n T) plus a fixed cost per timestep,
   which dominates for few long sequences (10,000 steps of 100 sequences: 0.1 s a point).
 
@@ -27,6 +30,8 @@ __all__ = [
     "forward_seconds",
     "gradient_over_time_seconds",
     "point_seconds",
+    "rows_are_cheaper",
+    "rows_surface_seconds",
     "statistics_seconds",
     "surface_seconds",
     "training_seconds",
@@ -42,6 +47,12 @@ GRAM_ELEMENT = 5.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
 TABLE_ELEMENT = 4.0e-10  # seconds per timestep^3 (the coefficient table)
 POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
 TRAIN_ITERATION = 3.0e-5  # seconds of the training loop's own work per iteration
+GRID_STEP = 2.5e-7  # seconds per wrec row x 2 timesteps of a surface from the statistics
+ROW_ELEMENT = 1.5e-9  # seconds per sequence x timestep x wrec column of the rows
+POWER_STEP = 8.0e-8  # seconds per timestep x wrec column (the powers of wrec)
+ROW_POINT = 3.0e-7  # seconds per point of a surface from the rows
+EDGE_ROWS = 2  # wrec rows of a surface allowed for the forward pass at the overflow edge
+UNSURE_COLUMNS = 8  # wrec columns allowed for the rows after the statistics
 
 
 def forward_seconds(n_samples: int, width: int, points: int = 1) -> float:
@@ -63,12 +74,43 @@ def statistics_seconds(n_samples: int, width: int) -> float:
     return n_samples * width**2 * GRAM_ELEMENT + width**3 * TABLE_ELEMENT
 
 
+def _rows_columns_seconds(n_samples: int, width: int, columns: int) -> float:
+    return columns * width * (n_samples * ROW_ELEMENT + POWER_STEP)
+
+
+def rows_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
+    """A loss surface from the rows: every column, every point, and an edge of forward passes."""
+    edge = forward_seconds(n_samples, width, min(ny, EDGE_ROWS) * nx)
+    return _rows_columns_seconds(n_samples, width, ny) + nx * ny * ROW_POINT + edge
+
+
+def _statistics_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
+    evaluation = ny * 2 * width * GRID_STEP + nx * ny * POINT_STEP
+    return statistics_seconds(n_samples, width) + evaluation
+
+
+def rows_are_cheaper(n_samples: int, width: int, nx: int, ny: int) -> bool:
+    """Whether a surface should come from the rows rather than the statistics.
+
+    Many sequences favour the statistics (built once, then O(T) per wrec row, whatever n);
+    long sequences favour the rows (no O(n T^2 + T^3) statistics, O(n T) per row).
+    """
+    if width > MAX_FAST_WIDTH:
+        return True
+    rows = rows_surface_seconds(n_samples, width, nx, ny)
+    return rows < _statistics_surface_seconds(n_samples, width, nx, ny)
+
+
 def surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
-    """A loss surface of nx x ny points by the path that computes it."""
-    if width <= MAX_FAST_WIDTH:
-        evaluation = (ny * 2 * width + nx * ny) * POINT_STEP
-        return statistics_seconds(n_samples, width) + evaluation
-    return forward_seconds(n_samples, width, nx * ny)
+    """A loss surface of nx x ny points by the path that computes it.
+
+    From the statistics, the cells they leave unsure take the rows (or the exact
+    fallback, when cheaper): a few columns of them are allowed for.
+    """
+    if rows_are_cheaper(n_samples, width, nx, ny):
+        return rows_surface_seconds(n_samples, width, nx, ny)
+    unsure = _rows_columns_seconds(n_samples, width, min(ny, UNSURE_COLUMNS))
+    return _statistics_surface_seconds(n_samples, width, nx, ny) + unsure
 
 
 def gradient_over_time_seconds(n_samples: int, width: int, points: int) -> float:

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.bptt import gradient
+from core.cost import rows_are_cheaper
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, statistics
@@ -76,11 +77,13 @@ def loss_grid(
 ) -> NDArray[np.float64]:
     """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the rows.
 
-    Without statistics (wide datasets) every cell comes from the polynomial values once
-    per wrec column (``core.fastpath.rows``); with them, only the cells they leave unsure,
-    each column by the exact fallback or the rows, whichever is cheaper.
+    Where they are cheaper (long sequences, few of them) or there are no statistics (wide
+    datasets, the fast path off), every cell comes from the polynomial values once per
+    wrec column (``core.fastpath.rows``); else from the statistics, and only the cells they
+    leave unsure from the rows, or the exact fallback where that is cheaper.
     """
-    stats = statistics(dataset)
+    n, width = dataset.n_samples, dataset.width
+    stats = None if rows_are_cheaper(n, width, wx.size, wrec.size) else statistics(dataset)
     if stats is None:
         return grid_losses_by_rows(dataset, wx, wrec)
     grid, unsure = grid_losses(stats, wx, wrec)
