@@ -2,7 +2,8 @@
 
 ``statistics`` is the fast path's entry point: None means "take the reference path"
 (BPTT and the forward pass), because the dataset is too wide for the statistics to pay
-off or because the caller switched the fast path off with ``disabled()``.
+off or because the caller switched the fast path off with ``disabled()``. Callers that
+will evaluate many times (training) may allow wider datasets, up to MAX_TRAINING_WIDTH.
 """
 
 from __future__ import annotations
@@ -15,19 +16,28 @@ from contextvars import ContextVar
 from core.datasets import Dataset
 from core.fastpath.statistics import Statistics
 
-__all__ = ["MAX_FAST_WIDTH", "cached", "disabled", "enabled", "statistics"]
+__all__ = ["MAX_FAST_WIDTH", "MAX_TRAINING_WIDTH", "cached", "disabled", "enabled", "statistics"]
 
-# The Gram matrix is width x width: beyond this, the statistics cost more than they save.
+# The Gram matrix is width x width: beyond this, the statistics cost more than they save
+# for a caller that evaluates a few points (and unsure points' exact fallback grows as T^2).
 MAX_FAST_WIDTH = 1024
+# For callers that evaluate many times: the one pass costs O(n T^2) against O(n T) per
+# BPTT, so it pays after about T / 100 evaluations; the Gram matrix (8 T^2 bytes, 128 MB
+# here) bounds the width.
+MAX_TRAINING_WIDTH = 4096
 
 # Per thread and task, so switching it off in one computation leaves the others alone.
 _enabled: ContextVar[bool] = ContextVar("rnnlab_fastpath_enabled", default=True)
 _cache: weakref.WeakKeyDictionary[Dataset, Statistics] = weakref.WeakKeyDictionary()
 
 
-def statistics(dataset: Dataset) -> Statistics | None:
-    """The dataset's statistics (computed once per dataset object), or None: reference path."""
-    if dataset.width > MAX_FAST_WIDTH or not _enabled.get():
+def statistics(dataset: Dataset, *, max_width: int = MAX_FAST_WIDTH) -> Statistics | None:
+    """The dataset's statistics (computed once per dataset object), or None: reference path.
+
+    ``max_width`` is the widest dataset the caller wants them for (MAX_FAST_WIDTH unless
+    it will evaluate often enough to repay a wider one's Gram pass).
+    """
+    if dataset.width > max_width or not _enabled.get():
         return None
     stats = _cache.get(dataset)
     if stats is None:

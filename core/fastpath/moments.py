@@ -17,7 +17,10 @@ from core.datasets import Dataset
 
 __all__ = ["Moments", "moments"]
 
+# Rows per block: at most _BLOCK_ROWS (the float32 sums' exactness depends on it), and at
+# most _BLOCK_ELEMENTS elements, so that long sequences keep the block's memory bounded.
 _BLOCK_ROWS = 1 << 14
+_BLOCK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,11 @@ def moments(dataset: Dataset) -> Moments:
     dtype = np.float32 if exact else np.float64
     gram, c_t, c_e, col_sum = np.zeros((T, T)), np.zeros(T), np.zeros(T), np.zeros(T)
     t_sq = e_sq = e_sum = t_sum = t_abs_sum = e_abs_sum = 0.0
-    for start in range(0, dataset.n_samples, _BLOCK_ROWS):
+    rows = max(1, min(_BLOCK_ROWS, _BLOCK_ELEMENTS // max(1, T)))
+    for start in range(0, dataset.n_samples, rows):
         checkpoint()
-        X: NDArray[Any] = dataset.inputs[start : start + _BLOCK_ROWS].astype(dtype)
-        t64 = targets[start : start + _BLOCK_ROWS]
+        X: NDArray[Any] = dataset.inputs[start : start + rows].astype(dtype)
+        t64 = targets[start : start + rows]
         t = t64.astype(dtype)
         gram += X.T @ X
         c_t += X.T @ t
@@ -89,8 +93,7 @@ def _residual_sums(X: NDArray[np.float64], t: NDArray[np.float64]) -> NDArray[np
     """
     total = -t.astype(np.float64)
     carry = np.zeros_like(total)
-    for k in range(X.shape[1]):
-        x = X[:, k]
+    for x in np.ascontiguousarray(X.T):  # time-major: each step reads a contiguous row
         new = total + x
         virtual = new - total
         carry += (total - (new - virtual)) + (x - virtual)
