@@ -51,7 +51,7 @@ GRID_STEP = 2.5e-7  # seconds per wrec row x 2 timesteps of a surface from the s
 ROW_ELEMENT = 1.5e-9  # seconds per sequence x timestep x wrec column of the rows
 POWER_STEP = 8.0e-8  # seconds per timestep x wrec column (the powers of wrec)
 ROW_POINT = 3.0e-7  # seconds per point of a surface from the rows
-EDGE_ROWS = 2  # wrec rows of a surface allowed for the forward pass at the overflow edge
+EDGE_POINTS = 256  # points of a surface allowed for the forward pass at the overflow edge
 UNSURE_COLUMNS = 8  # wrec columns allowed for the rows after the statistics
 
 
@@ -80,7 +80,7 @@ def _rows_columns_seconds(n_samples: int, width: int, columns: int) -> float:
 
 def rows_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
     """A loss surface from the rows: every column, every point, and an edge of forward passes."""
-    edge = forward_seconds(n_samples, width, min(ny, EDGE_ROWS) * nx)
+    edge = forward_seconds(n_samples, width, min(nx * ny, EDGE_POINTS))
     return _rows_columns_seconds(n_samples, width, ny) + nx * ny * ROW_POINT + edge
 
 
