@@ -62,7 +62,7 @@ def attr(driver: Any, element_id: str, name: str) -> str:
 
 
 def classes(driver: Any, selector: str) -> str:
-    """The class list of the first match, read in one script: the element may be rebuilt meanwhile."""
+    """The first match's class list, read in one script (the element may be rebuilt meanwhile)."""
     script = "const e = document.querySelector(arguments[0]); return e ? e.className : ''"
     value: str = driver.execute_script(script, selector)
     return value
