@@ -15,7 +15,8 @@ from hypothesis import example, given, settings
 
 from core.datasets import Dataset, from_sequences, generate
 from core.fastpath import Statistics, disabled, exact_losses, grid_losses, settle
-from core.fastpath.rows import columns, grid_losses_by_rows, row_losses, settle_cheapest
+from core.fastpath.columns import columns
+from core.fastpath.rows import grid_losses_by_rows, row_losses, settle_cheapest
 from core.model import losses_at
 from core.surface import loss_grid
 from tests.core._reference import datasets, exact, forward_slack, grid_axis, rounding_slack
