@@ -47,10 +47,10 @@ GRAM_ELEMENT = 5.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
 TABLE_ELEMENT = 4.0e-10  # seconds per timestep^3 (the coefficient table)
 POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
 TRAIN_ITERATION = 3.0e-5  # seconds of the training loop's own work per iteration
-GRID_STEP = 2.5e-7  # seconds per wrec row x 2 timesteps of a surface from the statistics
-ROW_ELEMENT = 1.5e-9  # seconds per sequence x timestep x wrec column of the rows
+GRID_STEP = 5.0e-7  # seconds per wrec row x 2 timesteps of a surface from the statistics
+ROW_ELEMENT = 2.0e-9  # seconds per sequence x timestep x wrec column of the rows
 POWER_STEP = 8.0e-8  # seconds per timestep x wrec column (the powers of wrec)
-ROW_POINT = 3.0e-7  # seconds per point of a surface from the rows
+ROW_POINT = 2.0e-7  # seconds per point of a surface from the rows
 EDGE_POINTS = 256  # points of a surface allowed for the forward pass at the overflow edge
 UNSURE_COLUMNS = 8  # wrec columns allowed for the rows after the statistics
 
