@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     sections = [
         core_bench.surface_rows,
+        core_bench.long_surface_rows,
         core_bench.rprop_rows,
         core_bench.irprop_rows,
         core_bench.memory_rows,

@@ -74,6 +74,61 @@ def surface_rows(size: int = 512) -> list[Row]:
     ]
 
 
+def torch_surface(X: np.ndarray, t: np.ndarray, wx: np.ndarray, wrec: np.ndarray) -> np.ndarray:
+    """PyTorch, float64, vectorised over the grid: the tutorial's loop over time."""
+    import torch
+
+    Xt, tt = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(t, dtype=torch.float64)
+    rec, w = torch.meshgrid(torch.as_tensor(wrec), torch.as_tensor(wx), indexing="ij")
+    w, rec = w[..., None].contiguous(), rec[..., None].contiguous()
+    S = torch.zeros((*w.shape[:2], X.shape[0]), dtype=torch.float64)
+    for k in range(X.shape[1]):
+        S = Xt[:, k] * w + S * rec
+    return ((tt - S) ** 2).mean(dim=-1).numpy()
+
+
+def agreement(ours: np.ndarray, reference: np.ndarray) -> str:
+    """Max relative difference over finite cells, and whether inf/NaN cells are the same."""
+    finite = np.isfinite(reference)
+    same = bool(
+        (np.isfinite(ours) == finite).all() and (np.isnan(ours) == np.isnan(reference)).all()
+    )
+    rel = max_rel(ours[finite], reference[finite]) if finite.any() else 0.0
+    return f"max rel diff {rel:.1e}, same inf/nan cells: {same}"
+
+
+def long_surface_rows(
+    size: int = 128, n: int = 100, widths: tuple[int, ...] = (100, 500, 1000, 1500)
+) -> list[Row]:
+    """Surfaces on the tutorial's overview window as sequences grow, against NumPy and PyTorch."""
+    return [row for width in widths for row in _long_surface_case(size, n, width)]
+
+
+def _long_surface_case(size: int, n: int, width: int) -> list[Row]:
+    """One width: ours runs cold (a fresh dataset object each time, nothing cached)."""
+    data = generate(n, width, seed=width)
+    X, t = data.inputs.astype(np.float64), data.targets
+
+    def ours() -> Any:
+        return loss_surface(type(data)(data.inputs, data.lengths, data.targets), nx=size, ny=size)
+
+    ours_s, surface = best_of(ours, 3)
+    wx, wrec = surface.wx, surface.wrec
+    case = f"loss surface {size}x{size}, n={n}, T={width}"
+    b_s, b_loss = best_of(lambda: baselines.vectorised_surface(X, t, wx, wrec), 3)
+    rows = [
+        Row(case, ours_s, "(b) vectorised NumPy", b_s, ">= 10x", agreement(surface.loss, b_loss))
+    ]
+    try:
+        c_s, c_loss = best_of(lambda: torch_surface(X, t, wx, wrec), 3)
+    except ImportError:  # PyTorch is optional
+        return rows
+    rows.append(
+        Row(case, ours_s, "(c) PyTorch, vectorised", c_s, ">= 10x", agreement(surface.loss, c_loss))
+    )
+    return rows
+
+
 def rprop_rows(iterations: int = 500) -> list[Row]:
     data = tutorial_dataset()
     X, t = data.inputs.astype(np.float64), data.targets
