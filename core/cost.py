@@ -3,15 +3,17 @@
 Callers that admit work from strangers (the service) compare these estimates with a
 budget before computing. Each estimate follows the code path the computation takes:
 
-- the statistics (``core.fastpath``, datasets up to ``MAX_FAST_WIDTH`` steps): one
-  Gram pass, O(n T^2), and a coefficient table, O(T^3); then O(T) per point;
+- the statistics (``core.fastpath``, datasets up to ``MAX_FAST_WIDTH`` steps, or up to
+  ``fast_width(evaluations)`` for training): one pass over the data, O(n T^2) for the
+  Gram matrix and O(n T) besides, O(T^2) per block of it, and a coefficient table,
+  O(T^2); then O(T) per point;
 - the rows (``core.fastpath.rows``, loss surfaces): O(n T) per wrec column for the
   polynomial values of every sequence, then O(1) per point, and the forward pass for the
   few points at float64's overflow edge;
 - the forward pass vectorised over points (``core.model.losses_at``): O(n T P)
   arithmetic plus a fixed cost per timestep of each block;
 - BPTT (``core.bptt.gradient``) at one point: O(n T) plus a fixed cost per timestep,
-  which dominates for few long sequences (10,000 steps of 100 sequences: 0.1 s a point).
+  which dominates for few long sequences (10,000 steps of 100 sequences: 0.03 s a point).
 
 The constants were measured on a 2-core x86-64 machine (``python -m bench`` prints the
 time of the largest admitted request of each endpoint next to its estimate) with a 1.5x
@@ -24,6 +26,7 @@ from __future__ import annotations
 import math
 
 from core.fastpath import MAX_FAST_WIDTH
+from core.fastpath.cache import fast_width
 
 __all__ = [
     "bptt_seconds",
@@ -38,13 +41,18 @@ __all__ = [
 ]
 
 _BLOCK = 1 << 21  # scratch elements per block of the vectorised loops (core.model, core.bptt)
+_MOMENTS_ROWS, _MOMENTS_ELEMENTS = 1 << 14, 1 << 22  # blocks of the one pass (moments)
 
+FORWARD_CALL = 4.0e-5  # seconds per call of the forward pass
 FORWARD_STEP = 2.5e-6  # seconds per timestep of one block of the forward pass
-FORWARD_ELEMENT = 2.0e-9  # seconds per sequence x timestep x point
-BPTT_STEP = 1.0e-5  # seconds per timestep of one block of BPTT (forward and backward)
-BPTT_ELEMENT = 4.0e-8  # seconds per sequence x timestep
-GRAM_ELEMENT = 5.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
-TABLE_ELEMENT = 4.0e-10  # seconds per timestep^3 (the coefficient table)
+FORWARD_ELEMENT = 3.5e-9  # seconds per sequence x timestep x point
+BPTT_CALL = 6.0e-5  # seconds per point of BPTT, whatever its size
+BPTT_STEP = 2.2e-6  # seconds per timestep of one block of BPTT (forward and backward)
+BPTT_ELEMENT = 1.1e-8  # seconds per sequence x timestep
+GRAM_ELEMENT = 4.0e-11  # seconds per sequence x timestep^2 (the BLAS Gram pass)
+PASS_ELEMENT = 1.0e-8  # seconds per sequence x timestep of the pass's other sums
+BLOCK_SQUARE = 1.3e-8  # seconds per timestep^2 per block of the pass (adding its Gram)
+TABLE_ELEMENT = 2.0e-8  # seconds per timestep^2 (the coefficient table)
 POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
 TRAIN_ITERATION = 3.0e-5  # seconds of the training loop's own work per iteration
 GRID_STEP = 5.0e-7  # seconds per wrec row x 2 timesteps of a surface from the statistics
@@ -60,18 +68,23 @@ def forward_seconds(n_samples: int, width: int, points: int = 1) -> float:
     rows = max(1, min(n_samples, _BLOCK // max(1, width)))
     per_block = max(1, _BLOCK // rows)
     blocks = math.ceil(n_samples / rows) * math.ceil(points / per_block)
-    return blocks * width * FORWARD_STEP + n_samples * width * points * FORWARD_ELEMENT
+    elements = n_samples * width * points
+    return FORWARD_CALL + blocks * width * FORWARD_STEP + elements * FORWARD_ELEMENT
 
 
 def bptt_seconds(n_samples: int, width: int, points: int = 1) -> float:
     """Loss and gradient (with the trace) at ``points`` points, one BPTT each."""
     blocks = math.ceil(n_samples / max(1, _BLOCK // (width + 1)))
-    return points * (blocks * width * BPTT_STEP + n_samples * width * BPTT_ELEMENT)
+    per_point = BPTT_CALL + blocks * width * BPTT_STEP + n_samples * width * BPTT_ELEMENT
+    return points * per_point
 
 
 def statistics_seconds(n_samples: int, width: int) -> float:
     """Building the fast path's statistics of a dataset (once per dataset)."""
-    return n_samples * width**2 * GRAM_ELEMENT + width**3 * TABLE_ELEMENT
+    rows = max(1, min(_MOMENTS_ROWS, _MOMENTS_ELEMENTS // max(1, width)))
+    blocks = math.ceil(n_samples / rows)
+    one_pass = n_samples * width * (width * GRAM_ELEMENT + PASS_ELEMENT)
+    return one_pass + width**2 * (blocks * BLOCK_SQUARE + TABLE_ELEMENT)
 
 
 def _rows_columns_seconds(n_samples: int, width: int, columns: int) -> float:
@@ -129,16 +142,18 @@ def training_seconds(n_samples: int, width: int, iterations: int, starts: int = 
     """``core.training`` for ``iterations`` iterations from ``starts`` points, trajectory kept.
 
     Each iteration evaluates the gradient at every start (the statistics' polynomials, or
-    one BPTT per start past the fast path); the recorded path's losses are evaluated once
-    at the end.
+    one BPTT per start past the widest statistics that its iterations repay); the recorded
+    path's losses are evaluated once at the end (by the statistics, or the forward pass).
     """
-    if width <= MAX_FAST_WIDTH:
+    points = (iterations + 1) * starts
+    if width <= fast_width(iterations * starts):
         per_iteration = starts * 2 * width * POINT_STEP
         setup = statistics_seconds(n_samples, width)
+        path = points * 2 * width * POINT_STEP
     else:
         per_iteration = bptt_seconds(n_samples, width, starts)
         setup = 0.0
-    path = (iterations + 1) * starts * 2 * width * POINT_STEP
+        path = forward_seconds(n_samples, width, points)
     return setup + iterations * (TRAIN_ITERATION + per_iteration) + path
 
 

@@ -16,15 +16,26 @@ from contextvars import ContextVar
 from core.datasets import Dataset
 from core.fastpath.statistics import Statistics
 
-__all__ = ["MAX_FAST_WIDTH", "MAX_TRAINING_WIDTH", "cached", "disabled", "enabled", "statistics"]
+__all__ = [
+    "MAX_FAST_WIDTH",
+    "MAX_TRAINING_WIDTH",
+    "cached",
+    "disabled",
+    "enabled",
+    "fast_width",
+    "statistics",
+]
 
 # The Gram matrix is width x width: beyond this, the statistics cost more than they save
 # for a caller that evaluates a few points (and unsure points' exact fallback grows as T^2).
 MAX_FAST_WIDTH = 1024
-# For callers that evaluate many times: the one pass costs O(n T^2) against O(n T) per
-# BPTT, so it pays after about T / 100 evaluations; the Gram matrix (8 T^2 bytes, 128 MB
+# For callers that evaluate many times (training): the Gram matrix (8 T^2 bytes, 128 MB
 # here) bounds the width.
 MAX_TRAINING_WIDTH = 4096
+# Timesteps of width whose statistics one BPTT evaluation repays: the Gram pass is
+# O(n T^2) against O(n T) per BPTT, and costs as much as T / 500 BPTT passes on bits,
+# T / 250 on reals (rounded down, so that the statistics are taken where they clearly win).
+_STEPS_REPAID_PER_EVALUATION = 100
 
 # Per thread and task, so switching it off in one computation leaves the others alone.
 _enabled: ContextVar[bool] = ContextVar("rnnlab_fastpath_enabled", default=True)
@@ -49,11 +60,23 @@ def cached(dataset: Dataset) -> Statistics | None:
     """The dataset's statistics if they were computed already (and the fast path is on).
 
     For callers that pick the cheaper of two paths: statistics already paid for make every
-    point O(T), while computing them first is O(n T^2) and only sometimes worth it.
+    point O(T), while computing them first is O(n T^2) and only sometimes worth it. Those
+    of a dataset wider than MAX_FAST_WIDTH exist only if a training run paid for them.
     """
-    if dataset.width > MAX_FAST_WIDTH or not _enabled.get():
+    if not _enabled.get():
         return None
     return _cache.get(dataset)
+
+
+def fast_width(evaluations: int = 1) -> int:
+    """The widest dataset whose statistics pay off for a caller evaluating this many times.
+
+    MAX_FAST_WIDTH for a few evaluations; past it, the statistics of a T-step dataset cost
+    about T / 100 BPTT passes, so a caller with more evaluations than that takes them, up
+    to MAX_TRAINING_WIDTH.
+    """
+    repaid = evaluations * _STEPS_REPAID_PER_EVALUATION
+    return max(MAX_FAST_WIDTH, min(MAX_TRAINING_WIDTH, repaid))
 
 
 def enabled() -> bool:

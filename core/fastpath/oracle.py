@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from core.bptt import gradient
 from core.datasets import Dataset
 from core.fastpath.bounds import RTOL
-from core.fastpath.cache import MAX_FAST_WIDTH, MAX_TRAINING_WIDTH, statistics
+from core.fastpath.cache import fast_width, statistics
 from core.fastpath.evaluate import evaluate, gradient_at
 from core.fastpath.exact import settle
 from core.model import losses_at
@@ -23,9 +23,6 @@ Array = NDArray[np.float64]
 
 # Enough for a gradient's sign: a relative error below 1 cannot flip it.
 SIGN_RTOL = 0.25
-# BPTT passes per timestep that cost as much as the statistics' Gram pass (measured about
-# 500 on bits, 250 on reals; rounded down so that the statistics are taken when they win).
-_GRAM_PASS_IN_BPTTS = 100
 
 
 class Oracle:
@@ -34,14 +31,12 @@ class Oracle:
     ``gradient_rtol`` is how close a fast gradient must be to count: RTOL for optimisers
     that use its size, SIGN_RTOL for those that use only its sign. ``evaluations`` is how
     many gradients the caller expects to ask for: past MAX_FAST_WIDTH the statistics are
-    built only when those would cost more by BPTT (one Gram pass is worth about T / 100
-    BPTT passes), up to MAX_TRAINING_WIDTH.
+    built only when those would cost more by BPTT (``fast_width``).
     """
 
     def __init__(self, dataset: Dataset, gradient_rtol: float = RTOL, evaluations: int = 1) -> None:
         self.dataset = dataset
-        wide = evaluations * _GRAM_PASS_IN_BPTTS >= dataset.width
-        self.stats = statistics(dataset, max_width=MAX_TRAINING_WIDTH if wide else MAX_FAST_WIDTH)
+        self.stats = statistics(dataset, max_width=fast_width(evaluations))
         self.rtol = gradient_rtol
 
     def gradients(self, w: Array, with_loss: bool = False) -> tuple[Array, Array | None]:

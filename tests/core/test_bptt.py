@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import core.bptt
 from core.bptt import backward_gradient, gradient, output_gradient
+from core.cancel import Cancelled, stop_when
 from core.datasets import from_sequences, generate, tutorial_dataset
 from core.model import forward_states, loss
 from tests.core._reference import (
@@ -200,3 +201,92 @@ def test_left_padding_leaves_the_gradient_unchanged(
     assert (gb.loss, gb.wx, gb.wrec) == (ga.loss, ga.wx, ga.wrec)
     # The trace only gains earlier timesteps (the same geometric sequence, continued).
     np.testing.assert_array_equal(gb.trace[b.width - a.width :], ga.trace)
+
+
+# --- time-major at long T: the tutorial's row-major loop, to the bit ---------------------------
+
+
+def _row_major_bptt(X: np.ndarray, t: np.ndarray, wx: float, wrec: float) -> tuple[float, ...]:
+    """The tutorial's BPTT as first written: (n, T) arrays, one strided column per step."""
+    n, T = X.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = np.zeros((n, T + 1))
+        for k in range(T):
+            S[:, k + 1] = X[:, k] * wx + S[:, k] * wrec
+        grad = np.zeros((n, T + 1))
+        grad[:, T] = 2.0 * (S[:, T] - t) / n
+        gx = gr = 0.0
+        for k in range(T, 0, -1):
+            for values, name in ((X[:, k - 1], "x"), (S[:, k - 1], "s")):
+                products = grad[:, k] * values
+                products[values == 0] = 0.0  # 0 * inf counts as 0, as bptt.py documents
+                if name == "x":
+                    gx += float(products.sum())
+                else:
+                    gr += float(products.sum())
+            grad[:, k - 1] = grad[:, k] * wrec
+        return float(np.sum((t - S[:, T]) ** 2)) / n, gx, gr
+
+
+@pytest.mark.parametrize(
+    ("width", "wx", "wrec"),
+    [
+        (1025, 0.5, 1.0),  # past the statistics' widest: BPTT's own territory
+        (700, 1.3, 0.999),
+        (1500, -0.7, -1.0005),
+        (300, 1.0, 3.0),  # the states overflow part-way
+        (300, 2.0, 1e5),  # the trace overflows where the inputs are zero padding
+        (400, 0.8, 0.0),
+        (64, 1.0, 1.0),  # exactly CHECK_EVERY steps
+    ],
+)
+def test_time_major_equals_the_row_major_loop_to_the_bit(
+    width: int, wx: float, wrec: float
+) -> None:
+    ds = generate(37, min_length=1, max_length=width, seed=width)
+    g = gradient(ds, wx, wrec)
+    expected = _row_major_bptt(ds.inputs.astype(np.float64), ds.targets, wx, wrec)
+    np.testing.assert_array_equal([g.loss, g.wx, g.wrec], expected)
+
+
+def test_time_major_blocks_and_layer_chunks_leave_the_gradient_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ds = generate(61, min_length=200, max_length=260, seed=3)
+    whole = gradient(ds, 0.9, 1.002, per_sequence=True)
+    monkeypatch.setattr(core.bptt, "_BLOCK_ELEMENTS", 5 * 261)  # blocks of 5 rows
+    monkeypatch.setattr(core.bptt, "_SCRATCH_ELEMENTS", 7)  # the products 1 layer at a time
+    chunked = gradient(ds, 0.9, 1.002, per_sequence=True)
+    assert (chunked.loss, chunked.wx, chunked.wrec) == pytest.approx(
+        (whole.loss, whole.wx, whole.wrec), rel=1e-13
+    )
+    assert chunked.per_sequence is not None
+    assert whole.per_sequence is not None
+    np.testing.assert_array_equal(chunked.per_sequence, whole.per_sequence)
+
+
+@pytest.mark.parametrize(("wx", "wrec"), [(0.75, 1.03125), (1.5, -0.984375), (-0.5, 0.5)])
+def test_long_sequences_are_exact_up_to_rounding(wx: float, wrec: float) -> None:
+    rows = [[float((i * 7 + k * 3) % 5 == 0) for k in range(600 + 50 * i)] for i in range(4)]
+    rows.append([0.0] * 300 + [1.0, 0.5, -1.0])  # a long zero prefix
+    targets = [3.0, -1.0, 0.5, 2.0, 1.0]
+    ds = from_sequences(rows, targets)
+    g = gradient(ds, wx, wrec)
+    ref = exact(rows, targets, wx, wrec)
+    slack = rounding_slack(ds.n_samples, ds.width)
+    assert rel_close(g.loss, ref.loss, 0.0, slack * ref.loss_scale + UNDERFLOW)
+    assert rel_close(g.wx, ref.grad_wx, 0.0, slack * ref.wx_scale + UNDERFLOW)
+    assert rel_close(g.wrec, ref.grad_wrec, 0.0, slack * ref.wrec_scale + UNDERFLOW)
+
+
+def test_a_long_run_can_be_cancelled_between_steps() -> None:
+    ds = generate(4, 5000, seed=1)
+    calls = 0
+
+    def stop() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 3
+
+    with stop_when(stop), pytest.raises(Cancelled):
+        gradient(ds, 0.5, 1.0)

@@ -127,3 +127,48 @@ def test_left_padding_leaves_outputs_and_loss_unchanged(
     np.testing.assert_array_equal(
         losses_at(b, [wx, -wx], [wrec, 0.5]), losses_at(a, [wx, -wx], [wrec, 0.5])
     )
+
+
+# --- time-major loops at long T ------------------------------------------------------------
+
+
+def _row_major_states(X: np.ndarray, wx: float, wrec: float) -> np.ndarray:
+    """The recurrence on (n, T) columns, as the tutorial writes it."""
+    S = np.zeros((X.shape[0], X.shape[1] + 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(X.shape[1]):
+            S[:, k + 1] = X[:, k] * wx + S[:, k] * wrec
+    return S
+
+
+@pytest.mark.parametrize(("wx", "wrec"), [(0.5, 1.0), (1.2, -1.001), (2.0, 5.0), (1.0, 0.0)])
+def test_time_major_forward_pass_equals_the_row_major_loop_to_the_bit(
+    wx: float, wrec: float
+) -> None:
+    ds = generate(29, min_length=1, max_length=1100, seed=4)
+    X = ds.inputs.astype(np.float64)
+    S = _row_major_states(X, wx, wrec)
+    np.testing.assert_array_equal(forward_states(ds.inputs, wx, wrec), S)
+    np.testing.assert_array_equal(outputs(ds, wx, wrec), S[:, -1])
+    w = np.array([wx, 0.5 * wx])
+    r = np.array([wrec, 0.999])
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = np.array(
+            [
+                np.mean((ds.targets - _row_major_states(X, a, b)[:, -1]) ** 2)
+                for a, b in zip(w, r, strict=True)
+            ]
+        )
+    np.testing.assert_array_equal(losses_at(ds, w, r), expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (6, 1), (1, 1)])
+def test_the_inputs_are_left_as_they_were(shape: tuple[int, int]) -> None:
+    """A single row or column transposes without a copy: the loops must only read it."""
+    X = np.arange(1.0, 1.0 + shape[0] * shape[1]).reshape(shape)
+    ds = from_sequences(X.tolist(), [1.0] * shape[0])
+    before = ds.inputs.copy()
+    outputs(ds, 2.0, 0.5)
+    forward_states(ds.inputs, 2.0, 0.5)
+    losses_at(ds, [2.0, 1.0], [0.5, 0.5])
+    np.testing.assert_array_equal(ds.inputs, before)

@@ -372,3 +372,28 @@ def test_train_many_needs_a_start() -> None:
     with pytest.raises(InvalidInputError) as info:
         train_many(tutorial_dataset(), make_optimizer("rprop"), np.zeros((0, 2)))
     assert info.value.field == "starts"
+
+
+def test_past_the_fast_width_a_long_run_takes_the_statistics_and_bptts_steps() -> None:
+    """Wider than MAX_FAST_WIDTH: a run of enough iterations repays the statistics, and its
+    steps are BPTT's (the loss too, to RTOL or BPTT's own rounding)."""
+    ds = generate(40, min_length=900, max_length=fastpath.MAX_FAST_WIDTH + 30, seed=5)
+    assert ds.width > fastpath.MAX_FAST_WIDTH
+    for name in ("irprop-", "rprop"):
+        fast = train(ds, _opt(name), (0.5, 0.5), 40)
+        with fastpath.disabled():
+            slow = train(ds, _opt(name), (0.5, 0.5), 40)
+        assert fast.trajectory is not None
+        assert slow.trajectory is not None
+        np.testing.assert_array_equal(fast.trajectory.wx, slow.trajectory.wx)
+        np.testing.assert_array_equal(fast.trajectory.wrec, slow.trajectory.wrec)
+        _assert_losses_match_forward_pass(
+            ds, fast.trajectory.wx, fast.trajectory.wrec, fast.trajectory.loss
+        )
+    assert fastpath.cached(ds) is not None  # the run computed them
+
+
+def test_a_short_run_on_wide_data_stays_on_bptt() -> None:
+    ds = generate(10, fastpath.MAX_FAST_WIDTH + 30, seed=6)
+    train(ds, make_optimizer("irprop-"), (0.5, 0.5), 3)
+    assert fastpath.cached(ds) is None  # three BPTT passes cost less than the Gram pass

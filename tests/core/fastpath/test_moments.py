@@ -59,3 +59,28 @@ def test_large_integer_targets_leave_the_float32_path() -> None:
     big = from_sequences(ds.sequences(), (ds.targets * 1e6).tolist())
     assert moments(ds).exact
     assert not moments(big).exact
+
+
+def test_long_rows_are_blocked_by_elements_and_sum_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ds = generate(50, 300, seed=4)
+    rng = np.random.default_rng(4)
+    real = from_sequences(rng.normal(size=(50, 300)).tolist(), rng.normal(size=50).tolist())
+    whole_bits, whole_real = moments(ds), moments(real)
+    monkeypatch.setattr(core.fastpath.moments, "_BLOCK_ELEMENTS", 7 * 300)  # 7 rows a block
+    bits, reals = moments(ds), moments(real)
+    np.testing.assert_array_equal(bits.gram, whole_bits.gram)  # integers: exact either way
+    assert bits.exact
+    # Reals: the same sums in another grouping, off by rounding of the largest terms only.
+    scale = float(np.abs(whole_real.gram).max())
+    np.testing.assert_allclose(reals.gram, whole_real.gram, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(reals.c_e, whole_real.c_e, rtol=1e-12, atol=1e-12)
+    # The compensated residuals, read time-major, are each row's exact sum less its target.
+    X = np.asarray(real.inputs)
+    e = [
+        float(sum(map(Fraction, row.tolist())) - Fraction(float(t)))
+        for row, t in zip(X, real.targets, strict=True)
+    ]
+    assert reals.e_sum == pytest.approx(math.fsum(e), rel=1e-15)
+    assert reals.e_sq == pytest.approx(sum(v * v for v in e), rel=1e-14)

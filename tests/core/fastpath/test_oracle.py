@@ -8,6 +8,7 @@ import pytest
 from core.bptt import gradient
 from core.datasets import from_sequences, generate, tutorial_dataset
 from core.fastpath import MAX_FAST_WIDTH, RTOL, SIGN_RTOL, Oracle, disabled
+from core.fastpath.cache import MAX_TRAINING_WIDTH, fast_width
 from core.model import losses_at
 
 WEIGHTS = np.array([[-1.5, 2.0], [0.5, -0.8], [1.0, 1.0], [1.0 + 1e-9, 1.0], [0.0, 3.0]])
@@ -70,3 +71,26 @@ def test_a_looser_tolerance_still_gives_the_right_signs(rtol: float) -> None:
     assert np.sign(grad[0]).tolist() == [np.sign(g.wx), np.sign(g.wrec)]
     if rtol == RTOL:
         np.testing.assert_allclose(grad[0], [g.wx, g.wrec], rtol=1e-9)
+
+
+def test_the_fast_width_grows_with_the_evaluations_up_to_the_training_limit() -> None:
+    assert fast_width() == MAX_FAST_WIDTH
+    assert fast_width(10) == MAX_FAST_WIDTH
+    assert fast_width(20) == 2000
+    assert fast_width(10**6) == MAX_TRAINING_WIDTH
+
+
+def test_enough_evaluations_take_the_statistics_of_a_wide_dataset_and_agree_with_bptt() -> None:
+    ds = generate(30, min_length=1000, max_length=1100, seed=9)
+    assert Oracle(ds, evaluations=1).stats is None
+    oracle = Oracle(ds, evaluations=100)
+    assert oracle.stats is not None
+    w = np.array([[0.5, 0.5], [1.0, 0.999], [1.2, 1.0001], [-0.4, -0.9]])
+    grad, loss = oracle.gradients(w, with_loss=True)
+    ref_grad, ref_loss = _bptt(ds, w)
+    assert loss is not None
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-9, atol=1e-12)
+    for row, ref in zip(w, ref_grad, strict=True):
+        one, _ = oracle.gradients(row[None, :])
+        np.testing.assert_allclose(one[0], ref, rtol=1e-9, atol=1e-12)

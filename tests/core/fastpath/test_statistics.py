@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from core.datasets import from_sequences, generate, tutorial_dataset
-from core.fastpath.statistics import P1, PE, PP, PQ, PT, Q1, QE, QQ, RE, RP, RQ, RT, Statistics
+from core.fastpath.statistics import (
+    P1,
+    PE,
+    PP,
+    PQ,
+    PT,
+    Q1,
+    QE,
+    QQ,
+    RE,
+    RP,
+    RQ,
+    RT,
+    Statistics,
+    antidiagonal_sums,
+)
+
+statistics_module = importlib.import_module("core.fastpath.statistics")
 
 ROWS = [[1.0, 0.0, 1.0, 1.0], [0.5, -2.0], [0.0, 0.0, 3.0], [1.5]]
 TARGETS = [2.0, -1.0, 0.25, 4.0]
@@ -76,3 +94,77 @@ def test_error_scales_reflect_the_data() -> None:
     assert bits.gamma == (4 * 10 + 32) * eps  # rounding of an evaluation of 2T - 1 terms
     assert real.gamma == (4 * 4 + 32 + 8 * np.sqrt(4)) * eps  # and of the data's own sums
     assert bits.safe_max == pytest.approx(np.finfo(np.float64).max / (8 * 20 * 11))
+
+
+# --- the coefficient table in O(T^2), against its definition ---------------------------------
+
+
+def _integer_sums(rows: list[list[int]], targets: list[int]) -> dict[int, list[int]]:
+    """Each column's sum over sequences by power of r, in Python integers: the polynomials
+    multiplied out coefficient by coefficient (Q: suffix sums of c, R: (j + 1) c_{j+1})."""
+    T = max(len(row) for row in rows)
+    sums = {
+        column: [0] * (2 * T - 1) for column in (PP, QQ, PQ, PE, QE, RP, RQ, RE, P1, Q1, PT, RT)
+    }
+    for row, t in zip(rows, targets, strict=True):
+        c = list(reversed(row)) + [0] * (T - len(row))  # c_j multiplies r^j
+        q = [sum(c[j + 1 :]) for j in range(T)]
+        r = [(j + 1) * c[j + 1] for j in range(T - 1)] + [0]
+        e = sum(c) - t
+        for column, a, b in ((PP, c, c), (QQ, q, q), (PQ, c, q), (RP, r, c), (RQ, r, q)):
+            for i, ai in enumerate(a):
+                for j, bj in enumerate(b):
+                    sums[column][i + j] += ai * bj
+        for column, poly, factor in (
+            (PE, c, e), (QE, q, e), (RE, r, e), (P1, c, 1), (Q1, q, 1), (PT, c, t), (RT, r, t),
+        ):  # fmt: skip
+            for j, value in enumerate(poly):
+                sums[column][j] += value * factor
+    return sums
+
+
+@pytest.mark.parametrize("scratch", [None, 64, 5])
+def test_bits_give_every_coefficient_exactly(
+    scratch: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With bits and integer targets each coefficient is its exact mean, correctly rounded,
+    however many rows at a time the table is built (``scratch``: 1 or 2 rows a chunk)."""
+    if scratch is not None:
+        monkeypatch.setattr(statistics_module, "_SCRATCH_ELEMENTS", scratch * 5)
+    ds = generate(23, min_length=1, max_length=37, seed=12)
+    rows = [[int(x) for x in row] for row in ds.sequences()]
+    targets = [int(t) for t in ds.targets]
+    stats = Statistics(ds)
+    assert stats.exact is not None
+    expected = _integer_sums(rows, targets)
+    for column, sums in expected.items():
+        means = [float(Fraction(s, ds.n_samples)) for s in sums]
+        assert stats.coefficients[:, column].tolist() == means, column
+    assert stats.exact.a == expected[PP]
+
+
+def test_real_data_coefficients_match_their_definition_at_long_t() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(6, 120)).round(3).tolist()
+    targets = rng.normal(size=6).tolist()
+    stats = Statistics(from_sequences(rows, targets))
+    r = Fraction(0.97)
+    # The polynomial values at r (scaled by 1 here, since |r| < 1) against exact means.
+    values, _, _ = stats.polynomials(np.array([0.97]))
+    n = len(rows)
+    for column in (PP, QQ, PQ, RP, RQ, QE):
+        exact = Fraction(0)
+        for row, t in zip(rows, targets, strict=True):
+            c = [Fraction(x) for x in reversed(row)]
+            p = sum((cj * r**j for j, cj in enumerate(c)), Fraction(0))
+            q = (p - sum(c, Fraction(0))) / (r - 1)
+            d = sum((j * cj * r ** (j - 1) for j, cj in enumerate(c) if j), Fraction(0))
+            e = sum(c, Fraction(0)) - Fraction(t)
+            exact += {PP: p * p, QQ: q * q, PQ: p * q, RP: d * p, RQ: d * q, QE: q * e}[column]
+        assert float(values[0, column]) == pytest.approx(float(exact / n), rel=1e-11), column
+
+
+def test_antidiagonal_sums_are_a_polynomial_products_coefficients() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(-9, 9, size=17), rng.integers(-9, 9, size=17)
+    np.testing.assert_array_equal(antidiagonal_sums(np.outer(a, b)), np.convolve(a, b))
