@@ -12,8 +12,9 @@ from core.bptt import gradient
 from core.cost import rows_are_cheaper
 from core.datasets import Dataset
 from core.errors import InvalidInputError
-from core.fastpath import MAX_FAST_WIDTH, evaluate, grid_losses, statistics
+from core.fastpath import MAX_FAST_WIDTH, enabled, evaluate, grid_losses, statistics
 from core.fastpath.rows import grid_losses_by_rows, settle_cheapest
+from core.model import losses_at
 from core.window import Window
 
 __all__ = [
@@ -77,11 +78,14 @@ def loss_grid(
 ) -> NDArray[np.float64]:
     """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the rows.
 
+    With the fast path off (``core.fastpath.disabled``), the forward pass at every cell.
     Where they are cheaper (long sequences, few of them) or there are no statistics (wide
-    datasets, the fast path off), every cell comes from the polynomial values once per
+    datasets), every cell comes from the polynomial values once per
     wrec column (``core.fastpath.rows``); else from the statistics, and only the cells they
     leave unsure from the rows, or the exact fallback where that is cheaper.
     """
+    if not enabled():  # the reference: the forward pass at every cell
+        return losses_at(dataset, wx[None, :], wrec[:, None])
     n, width = dataset.n_samples, dataset.width
     stats = None if rows_are_cheaper(n, width, wx.size, wrec.size) else statistics(dataset)
     if stats is None:

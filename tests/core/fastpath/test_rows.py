@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from core.datasets import Dataset, from_sequences, generate
 from core.fastpath import Statistics, disabled, exact_losses, grid_losses, settle
@@ -71,9 +72,9 @@ def test_loss_grid_on_long_sequences_matches_the_forward_pass_with_the_fast_path
     fast = loss_grid(ds, wx, wrec)
     with disabled():
         reference = loss_grid(ds, wx, wrec)
+    np.testing.assert_array_equal(reference, losses_at(ds, wx[None, :], wrec[:, None]))
     a, r = _grid_points(wx, wrec)
     assert_like_forward(ds, a, r, fast.ravel())
-    assert_like_forward(ds, a, r, reference.ravel())
 
 
 @pytest.mark.parametrize("width", [500, 1000])
@@ -142,6 +143,49 @@ def test_inputs_so_large_that_products_overflow_take_the_forward_pass() -> None:
 def test_any_grid_matches_the_forward_pass(data: Data, wx: np.ndarray, wrec: np.ndarray) -> None:
     rows, targets = data
     ds = from_sequences(rows, targets)
+    a, r = _grid_points(wx, wrec)
+    assert_like_forward(ds, a, r, grid_losses_by_rows(ds, wx, wrec).ravel())
+
+
+long_wrec_axis = st.lists(
+    st.one_of(
+        st.floats(-1.5, 1.5),
+        st.floats(0.999, 1.001),
+        st.floats(-1.001, -0.999),
+        st.floats(-1e3, 1e3),
+        st.sampled_from([0.0, 1.0, -1.0]),
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda v: np.asarray(v, dtype=np.float64))
+
+
+@st.composite
+def long_datasets(draw: st.DrawFn) -> Dataset:
+    """Up to 30 sequences of up to 4,096 steps: bits (targets their sums, or drawn) or reals."""
+    n, width = draw(st.integers(1, 30)), draw(st.integers(1, 4096))
+    seed = draw(st.integers(0, 2**16))
+    if draw(st.booleans()):
+        ds = generate(n, width, seed=seed)
+        if draw(st.booleans()):
+            return ds
+        targets = np.random.default_rng(seed).integers(-3, 2 * width, size=n).astype(float)
+        return Dataset(ds.inputs, ds.lengths, targets)
+    rng = np.random.default_rng(seed)
+    return from_sequences(rng.normal(size=(n, width)).tolist(), rng.normal(size=n).tolist())
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_datasets(), grid_axis, long_wrec_axis)
+@example(generate(20, 4096, seed=1), np.array([0.5, 1.0, 2.0]), np.array([1.0005, -1.2, 1.2]))
+@example(
+    from_sequences(np.random.default_rng(2).normal(size=(5, 3000)).tolist(), [1.0] * 5),
+    np.array([-1.0, 0.0, 1e-3]),
+    np.array([0.9999, -1.0, 1.3]),
+)
+def test_long_sequences_of_any_kind_match_the_forward_pass(
+    ds: Dataset, wx: np.ndarray, wrec: np.ndarray
+) -> None:
     a, r = _grid_points(wx, wrec)
     assert_like_forward(ds, a, r, grid_losses_by_rows(ds, wx, wrec).ravel())
 
