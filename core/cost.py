@@ -7,9 +7,10 @@ budget before computing. Each estimate follows the code path the computation tak
   ``fast_width(evaluations)`` for training): one pass over the data, O(n T^2) for the
   Gram matrix and O(n T) besides, O(T^2) per block of it, and a coefficient table,
   O(T^2); then O(T) per point;
-- the rows (``core.fastpath.rows``, loss surfaces): O(n T) per wrec column for the
-  polynomial values of every sequence, then O(1) per point, and the forward pass for the
-  few points at float64's overflow edge;
+- the rows (``core.fastpath.rows``, loss surfaces past ``MAX_FAST_WIDTH`` and the cells
+  the statistics leave unsure): O(n T) per wrec column for the polynomial values of
+  every sequence, then O(1) per point, and the forward pass for the few points at
+  float64's overflow edge;
 - the forward pass vectorised over points (``core.model.losses_at``): O(n T P)
   arithmetic plus a fixed cost per timestep of each block;
 - BPTT (``core.bptt.gradient``) at one point: O(n T) plus a fixed cost per timestep,
@@ -33,7 +34,6 @@ __all__ = [
     "forward_seconds",
     "gradient_over_time_seconds",
     "point_seconds",
-    "rows_are_cheaper",
     "rows_surface_seconds",
     "statistics_seconds",
     "surface_seconds",
@@ -91,44 +91,25 @@ def _rows_columns_seconds(n_samples: int, width: int, columns: int) -> float:
     return columns * width * (n_samples * ROW_ELEMENT + POWER_STEP)
 
 
-def _rows_expected_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
-    return _rows_columns_seconds(n_samples, width, ny) + nx * ny * ROW_POINT
-
-
 def rows_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
     """A loss surface from the rows: every column, every point, and an edge of forward passes."""
     edge = forward_seconds(n_samples, width, min(nx * ny, EDGE_POINTS))
-    return _rows_expected_seconds(n_samples, width, nx, ny) + edge
-
-
-def _statistics_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
-    evaluation = ny * 2 * width * GRID_STEP + nx * ny * POINT_STEP
-    return statistics_seconds(n_samples, width) + evaluation
-
-
-def rows_are_cheaper(n_samples: int, width: int, nx: int, ny: int) -> bool:
-    """Whether a surface should come from the rows rather than the statistics.
-
-    Many sequences favour the statistics (built once, then O(T) per wrec row, whatever n);
-    long sequences favour the rows (no O(n T^2) statistics, O(n T) per row). Compared
-    without the allowances for points either path may hand on, which both rarely use.
-    """
-    if width > MAX_FAST_WIDTH:
-        return True
-    rows = _rows_expected_seconds(n_samples, width, nx, ny)
-    return rows < _statistics_surface_seconds(n_samples, width, nx, ny)
+    columns = _rows_columns_seconds(n_samples, width, ny)
+    return columns + nx * ny * ROW_POINT + edge
 
 
 def surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
     """A loss surface of nx x ny points by the path that computes it.
 
-    From the statistics, the cells they leave unsure take the rows (or the exact
-    fallback, when cheaper): a few columns of them are allowed for.
+    Up to MAX_FAST_WIDTH steps the statistics (built once per dataset, which later
+    points and training reuse), with a few columns of rows allowed for the cells they
+    leave unsure; wider datasets the rows.
     """
-    if rows_are_cheaper(n_samples, width, nx, ny):
+    if width > MAX_FAST_WIDTH:
         return rows_surface_seconds(n_samples, width, nx, ny)
+    evaluation = ny * 2 * width * GRID_STEP + nx * ny * POINT_STEP
     unsure = _rows_columns_seconds(n_samples, width, min(ny, UNSURE_COLUMNS))
-    return _statistics_surface_seconds(n_samples, width, nx, ny) + unsure
+    return statistics_seconds(n_samples, width) + evaluation + unsure
 
 
 def gradient_over_time_seconds(n_samples: int, width: int, points: int) -> float:

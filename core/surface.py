@@ -9,7 +9,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.bptt import gradient
-from core.cost import rows_are_cheaper
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.fastpath import MAX_FAST_WIDTH, enabled, evaluate, grid_losses, statistics
@@ -78,16 +77,15 @@ def loss_grid(
 ) -> NDArray[np.float64]:
     """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the rows.
 
-    With the fast path off (``core.fastpath.disabled``), the forward pass at every cell.
-    Where they are cheaper (long sequences, few of them) or there are no statistics (wide
-    datasets), every cell comes from the polynomial values once per
-    wrec column (``core.fastpath.rows``); else from the statistics, and only the cells they
-    leave unsure from the rows, or the exact fallback where that is cheaper.
+    The statistics are built once per dataset and reused by later points and training;
+    the cells they leave unsure take the rows (``core.fastpath.rows``: polynomial values
+    once per wrec column), or the exact fallback where that is cheaper. Wide datasets,
+    which have no statistics, take the rows for every cell; with the fast path off
+    (``core.fastpath.disabled``) every cell is the forward pass, the reference.
     """
-    if not enabled():  # the reference: the forward pass at every cell
+    if not enabled():
         return losses_at(dataset, wx[None, :], wrec[:, None])
-    n, width = dataset.n_samples, dataset.width
-    stats = None if rows_are_cheaper(n, width, wx.size, wrec.size) else statistics(dataset)
+    stats = statistics(dataset)
     if stats is None:
         return grid_losses_by_rows(dataset, wx, wrec)
     grid, unsure = grid_losses(stats, wx, wrec)

@@ -1,17 +1,11 @@
-"""core.cost: surface estimates follow the path loss_grid takes, no step past the statistics."""
+"""core.cost: surface estimates follow the path loss_grid takes, no step up past the statistics."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.cost import forward_seconds, rows_are_cheaper, rows_surface_seconds, surface_seconds
+from core.cost import forward_seconds, rows_surface_seconds, surface_seconds
 from core.fastpath import MAX_FAST_WIDTH
-
-
-def test_long_few_sequences_take_the_rows_and_many_short_ones_the_statistics() -> None:
-    assert rows_are_cheaper(100, 1000, 128, 128)
-    assert rows_are_cheaper(100, MAX_FAST_WIDTH + 1, 128, 128)
-    assert not rows_are_cheaper(1_000_000, 100, 2048, 2048)
 
 
 def test_a_surface_from_the_rows_is_estimated_as_the_rows() -> None:
@@ -22,9 +16,10 @@ def test_a_surface_from_the_rows_is_estimated_as_the_rows() -> None:
 
 @pytest.mark.parametrize("size", [128, 512, 2048])
 def test_no_step_across_the_widest_statistics(size: int) -> None:
+    # Past the statistics the rows take over: no step up in the estimate.
     below = surface_seconds(100, MAX_FAST_WIDTH, size, size)
     above = surface_seconds(100, MAX_FAST_WIDTH + 1, size, size)
-    assert below <= above <= 1.1 * below
+    assert above <= 1.1 * below
 
 
 def test_estimates_grow_with_every_size() -> None:
