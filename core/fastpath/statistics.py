@@ -160,7 +160,7 @@ def _coefficient_sums(
     exact = exact and float(gram.sum()) * float(T) ** 2 < 2.0**62
     dtype = np.int64 if exact else np.float64
     sums = np.zeros((2 * T - 1, COLUMNS), dtype=dtype)
-    cross = _cross_sums(gram.astype(dtype, copy=False))
+    cross = _exact_cross_sums(gram.astype(np.int64)) if exact else _cross_sums(gram)
     for column, row in ((PP, 0), (QQ, 1), (PQ, 2), (RP, 3), (RQ, 4)):
         sums[:, column] = cross[row, : 2 * T - 1]
     lift = np.arange(1, T)
@@ -176,6 +176,46 @@ def _coefficient_sums(
         if r_column is not None:
             sums[: T - 1, r_column] = lift * vector[1:]
     return sums
+
+
+def _exact_cross_sums(G: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``_cross_sums`` in integers, from the sums of P^2 and of P(r) P(1) alone: O(T^2).
+
+    With u_a = sum_b G[a, b] (the coefficients of U(r) = sum_i P_i(r) P_i(1)) and
+    Q_i = (P_i(r) - P_i(1)) / (r - 1):
+
+        sum P Q  = (PP(r) - U(r)) / (r - 1)         sum P' P = PP'(r) / 2
+        sum Q Q  = (PP(r) - 2 U(r) + U(1)) / (r - 1)^2
+        sum P' Q = (sum P' P - U'(r)) / (r - 1)
+
+    Each numerator vanishes at r = 1, so the divisions are exact: in integers, no rounding
+    at all (the float path cannot divide so: its numerators' rounding would not vanish).
+    """
+    T = G.shape[0]
+    out = np.zeros((5, 2 * T), dtype=np.int64)
+    pp, u = antidiagonal_sums(G), G.sum(axis=1)
+    out[0, : 2 * T - 1] = pp
+    numerator = pp.copy()
+    numerator[:T] -= u
+    out[2, : 2 * T - 2] = _divide_by_r_minus_1(numerator)
+    numerator[:T] -= u
+    numerator[0] += u.sum()
+    out[1, : max(0, 2 * T - 3)] = _divide_by_r_minus_1(_divide_by_r_minus_1(numerator))
+    rp = np.arange(1, 2 * T - 1) * pp[1:] // 2  # (m + 1) PP_{m+1} is even: PP' = 2 P P'
+    out[3, : 2 * T - 2] = rp
+    numerator = rp.copy()
+    numerator[: T - 1] -= np.arange(1, T) * u[1:]
+    out[4, : max(0, 2 * T - 3)] = _divide_by_r_minus_1(numerator)
+    return out
+
+
+def _divide_by_r_minus_1(numerator: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The quotient's coefficients q_k = sum_{j > k} n_j of N(r) / (r - 1), where N(1) = 0."""
+    if numerator.sum() != 0:
+        raise ArithmeticError("the numerator does not vanish at r = 1")
+    if numerator.size == 0:
+        return numerator
+    return _suffix_sums(numerator[None, :])[0, :-1]
 
 
 def _cross_sums(G: NDArray[Any]) -> NDArray[Any]:
@@ -229,12 +269,10 @@ def _suffix_sums(M: NDArray[Any]) -> NDArray[Any]:
 def antidiagonal_sums(M: NDArray[Any]) -> NDArray[Any]:
     """s_m = sum_{a + b = m} M[a, b]: the coefficients of a product of two polynomials.
 
-    Row a shifted right by a: lay the rows out 2T apart in a zero-padded buffer and read
-    it back with rows 2T - 1 apart, then sum the columns (row by row, in order of a).
+    Row a added in at offset a, in order of a (each add stays in cache).
     """
     T = M.shape[0]
-    padded = np.zeros((T, 2 * T), dtype=M.dtype)
-    padded[:, :T] = M
-    sheared = padded.reshape(-1)[: T * (2 * T - 1)].reshape(T, 2 * T - 1)
-    sums: NDArray[Any] = sheared.sum(axis=0)
+    sums = np.zeros(2 * T - 1, dtype=M.dtype)
+    for a, row in enumerate(M):
+        sums[a : a + T] += row
     return sums

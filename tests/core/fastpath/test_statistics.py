@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.datasets import from_sequences, generate, tutorial_dataset
+from core.fastpath.moments import moments
 from core.fastpath.statistics import (
     P1,
     PE,
@@ -123,14 +124,8 @@ def _integer_sums(rows: list[list[int]], targets: list[int]) -> dict[int, list[i
     return sums
 
 
-@pytest.mark.parametrize("scratch", [None, 64, 5])
-def test_bits_give_every_coefficient_exactly(
-    scratch: int | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With bits and integer targets each coefficient is its exact mean, correctly rounded,
-    however many rows at a time the table is built (``scratch``: 1 or 2 rows a chunk)."""
-    if scratch is not None:
-        monkeypatch.setattr(statistics_module, "_SCRATCH_ELEMENTS", scratch * 5)
+def test_bits_give_every_coefficient_exactly() -> None:
+    """With bits and integer targets each coefficient is its exact mean, correctly rounded."""
     ds = generate(23, min_length=1, max_length=37, seed=12)
     rows = [[int(x) for x in row] for row in ds.sequences()]
     targets = [int(t) for t in ds.targets]
@@ -143,7 +138,30 @@ def test_bits_give_every_coefficient_exactly(
     assert stats.exact.a == expected[PP]
 
 
-def test_real_data_coefficients_match_their_definition_at_long_t() -> None:
+@pytest.mark.parametrize("width", [1, 2, 3, 40, 257])
+@pytest.mark.parametrize("scratch", [None, 5 * 257, 5])
+def test_the_integer_division_and_the_suffix_sums_give_the_same_table(
+    width: int, scratch: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bits take exact polynomial division; reals the Gram matrix's suffix sums, a few rows
+    at a time (``scratch``: 1 row a chunk, or all): the two derivations agree exactly."""
+    if scratch is not None:
+        monkeypatch.setattr(statistics_module, "_SCRATCH_ELEMENTS", scratch)
+    ds = generate(31, min_length=1, max_length=width, seed=width)
+    gram = moments(ds).gram[::-1, ::-1].astype(np.int64)
+    by_division = statistics_module._exact_cross_sums(gram)
+    by_suffix_sums = statistics_module._cross_sums(gram)
+    np.testing.assert_array_equal(
+        by_division[:, : 2 * width - 1], by_suffix_sums[:, : 2 * width - 1]
+    )
+
+
+@pytest.mark.parametrize("scratch", [None, 5 * 120 * 3, 5])
+def test_real_data_coefficients_match_their_definition_at_long_t(
+    scratch: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if scratch is not None:  # the table a few rows at a time: 3 rows, or 1
+        monkeypatch.setattr(statistics_module, "_SCRATCH_ELEMENTS", scratch)
     rng = np.random.default_rng(3)
     rows = rng.normal(size=(6, 120)).round(3).tolist()
     targets = rng.normal(size=6).tolist()
