@@ -160,7 +160,7 @@ def _coefficient_sums(
     exact = exact and float(gram.sum()) * float(T) ** 2 < 2.0**62
     dtype = np.int64 if exact else np.float64
     sums = np.zeros((2 * T - 1, COLUMNS), dtype=dtype)
-    cross = _exact_cross_sums(gram.astype(np.int64)) if exact else _cross_sums(gram)
+    cross = _exact_cross_sums(gram) if exact else _cross_sums(gram)
     for column, row in ((PP, 0), (QQ, 1), (PQ, 2), (RP, 3), (RQ, 4)):
         sums[:, column] = cross[row, : 2 * T - 1]
     lift = np.arange(1, T)
@@ -178,8 +178,11 @@ def _coefficient_sums(
     return sums
 
 
-def _exact_cross_sums(G: NDArray[np.int64]) -> NDArray[np.int64]:
+def _exact_cross_sums(G: Array) -> NDArray[np.int64]:
     """``_cross_sums`` in integers, from the sums of P^2 and of P(r) P(1) alone: O(T^2).
+
+    G holds integers; PP and the row sums are sums of them below 2^53, so exact in float64
+    (no T x T integer copy), and everything after them is O(T) in int64.
 
     With u_a = sum_b G[a, b] (the coefficients of U(r) = sum_i P_i(r) P_i(1)) and
     Q_i = (P_i(r) - P_i(1)) / (r - 1):
@@ -193,7 +196,7 @@ def _exact_cross_sums(G: NDArray[np.int64]) -> NDArray[np.int64]:
     """
     T = G.shape[0]
     out = np.zeros((5, 2 * T), dtype=np.int64)
-    pp, u = antidiagonal_sums(G), G.sum(axis=1)
+    pp, u = antidiagonal_sums(G).astype(np.int64), G.sum(axis=1).astype(np.int64)
     out[0, : 2 * T - 1] = pp
     numerator = pp.copy()
     numerator[:T] -= u
