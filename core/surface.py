@@ -12,7 +12,7 @@ from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.fastpath import MAX_FAST_WIDTH, enabled, evaluate, grid_losses, statistics
-from core.fastpath.rows import grid_losses_by_rows, settle_cheapest
+from core.fastpath.rows import grid_losses_by_rows, rows_answer_rows, settle_cheapest
 from core.model import losses_at
 from core.window import Window
 
@@ -88,7 +88,8 @@ def loss_grid(
     stats = statistics(dataset)
     if stats is None:
         return grid_losses_by_rows(dataset, wx, wrec)
-    grid, unsure = grid_losses(stats, wx, wrec)
+    whole_rows = rows_answer_rows(dataset.n_samples, dataset.width, wx.size)
+    grid, unsure = grid_losses(stats, wx, wrec, cells=not whole_rows)
     if unsure is not None:
         rows, cols = np.nonzero(unsure)
         grid[rows, cols] = settle_cheapest(stats, dataset, wx[cols], wrec[rows])

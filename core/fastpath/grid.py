@@ -20,13 +20,15 @@ Array = NDArray[np.float64]
 
 
 def grid_losses(
-    stats: Statistics, wx: Array, wrec: Array
+    stats: Statistics, wx: Array, wrec: Array, *, cells: bool = True
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """Loss on the grid wrec x wx (row i is wrec[i]) and where it is unsure (None: nowhere).
 
     Each row is written around wx = 1 or wx = 0, whichever is more accurate at the row's
     minimum, and vouched for as a whole when the rounding bound stays below RTOL of the
-    loss over the entire row (``_row_vouched``).
+    loss over the entire row (``_row_vouched``). The other rows are checked cell by cell,
+    unless ``cells`` is False: then all their cells are unsure, for a caller that answers
+    whole rows more cheaply (few sequences: core.fastpath.rows).
     """
     poly, poly_abs, log2_scale = stats.polynomials(wrec)
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
@@ -63,6 +65,8 @@ def grid_losses(
         )
     if rows_sure.all():
         return grid, None
+    if not cells:
+        return grid, np.broadcast_to(~rows_sure[:, None], grid.shape).copy()
     rows = np.flatnonzero(~rows_sure)
     check = evaluate(stats, wx[None, :], wrec[rows, None], with_gradient=False)
     grid[rows] = check.loss

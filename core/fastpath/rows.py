@@ -39,7 +39,7 @@ from core.model import losses_at
 if TYPE_CHECKING:
     from core.fastpath.statistics import Statistics
 
-__all__ = ["grid_losses_by_rows", "row_losses", "settle_cheapest"]
+__all__ = ["grid_losses_by_rows", "row_losses", "rows_answer_rows", "settle_cheapest"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -221,11 +221,18 @@ def _residuals(dataset: Dataset, data: _Data, cols: Columns, wx: Array, column: 
     return np.asarray(np.where(ok, loss, np.where(overflows, np.inf, np.nan)), dtype=np.float64)
 
 
-# Costs on one machine (seconds), to choose between the exact fallback and the rows:
+# Costs measured on one machine (seconds, no margin: they only choose between methods):
 _EXACT_STEP2 = 6e-8  # one exact loss, per timestep^2 (big integers growing with T)
-_ROW_ELEMENT = 2e-9  # one column of polynomial values, per sequence x timestep
-_COLUMN_STEP = 8e-8  # one column's powers, per timestep
-_POINT = 3e-7  # one point from the columns
+_ROW_ELEMENT = 8e-10  # one column of polynomial values, per sequence x timestep
+_COLUMN_STEP = 4e-8  # one column's powers, per timestep
+_POINT = 1e-7  # one point from the columns
+_CELL_STEP = 3.5e-7  # checking one wrec row's cells from the statistics, per timestep
+
+
+def rows_answer_rows(n_samples: int, width: int, nx: int) -> bool:
+    """Whether a wrec row the statistics do not vouch for as a whole costs less from the
+    rows (a column of polynomial values, O(n T)) than checked cell by cell (O(T))."""
+    return width * (n_samples * _ROW_ELEMENT + _COLUMN_STEP) + nx * _POINT < width * _CELL_STEP
 
 
 def settle_cheapest(stats: Statistics, dataset: Dataset, wx: Array, wrec: Array) -> Array:

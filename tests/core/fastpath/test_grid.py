@@ -89,3 +89,18 @@ def test_certain_overflow_is_inf_and_not_left_unsure() -> None:
     overflow = np.isinf(grid)
     assert overflow.any()
     assert unsure is None or not (unsure & overflow).any()
+
+
+def test_without_cell_checks_every_cell_of_a_row_not_vouched_for_is_unsure() -> None:
+    # For callers that answer whole rows more cheaply than checking their cells.
+    stats = Statistics(generate(2_000, 100, seed=1))
+    axis = np.linspace(0.9, 1.1, 65)
+    grid, checked = grid_losses(stats, axis, axis)
+    whole, unsure = grid_losses(stats, axis, axis, cells=False)
+    assert unsure is not None
+    rows = unsure.any(axis=1)
+    assert 0 < rows.sum() < rows.size
+    assert unsure[rows].all()
+    if checked is not None:  # cells left unsure after checking lie in those rows
+        assert not checked[~rows].any()
+    np.testing.assert_array_equal(whole[~rows], grid[~rows])
