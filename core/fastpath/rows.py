@@ -52,6 +52,7 @@ _SAFE_LOG2 = 1020.0
 _STATE_LOG2 = 511.99
 _NEAR = 2.0**-20  # relative margin around float64's largest sum
 _PRESCALE = 2.0**-16  # residuals near overflow are summed scaled by this, exactly
+_GRID_BLOCK = 1 << 18  # points of a grid evaluated at once
 
 
 @dataclass(frozen=True)
@@ -96,18 +97,24 @@ def row_losses(dataset: Dataset, wx: Array, wrec: Array) -> Array:
 
 
 def grid_losses_by_rows(dataset: Dataset, wx: Array, wrec: Array) -> Array:
-    """The loss at every (wx[j], wrec[i]): one column per wrec, the columns broadcast."""
+    """The loss at every (wx[j], wrec[i]): one column per wrec, broadcast against wx in
+    blocks of rows, so that the scratch stays a few times _GRID_BLOCK elements."""
     unique, column = np.unique(wrec, return_inverse=True)
     data, cols = _Data.of(dataset), columns(dataset, unique)
-    out, residual = _from_columns(data, cols.take(column[:, None]), wx[None, :])
-    flat = out.reshape(-1)
-    rest = np.flatnonzero(residual | np.isnan(out))
-    i, j = np.divmod(rest, wx.size)
-    values = flat[rest]
-    _settle_rest(
-        dataset, data, cols, wx[j], column[i], values, np.flatnonzero(residual.ravel()[rest])
-    )
-    flat[rest] = values
+    out = np.empty((wrec.size, wx.size))
+    step = max(1, _GRID_BLOCK // max(1, wx.size))
+    for start in range(0, wrec.size, step):
+        checkpoint()
+        block = column[start : start + step]
+        values, residual = _from_columns(data, cols.take(block[:, None]), wx[None, :])
+        flat = values.reshape(-1)
+        rest = np.flatnonzero(residual | np.isnan(values))
+        i, j = np.divmod(rest, wx.size)
+        picked = flat[rest]
+        needs = np.flatnonzero(residual.reshape(-1)[rest])
+        _settle_rest(dataset, data, cols, wx[j], block[i], picked, needs)
+        flat[rest] = picked
+        out[start : start + step] = values
     return out
 
 
