@@ -229,7 +229,7 @@ def _training_baselines() -> list[tuple[str, Trainer, int, str]]:
 
 
 def long_training_rows(
-    lengths: tuple[int, ...] = (500, 1000, 1025), n: int = 1000, iterations: int = 100
+    lengths: tuple[int, ...] = (500, 1000, 1025, 2000), n: int = 1000, iterations: int = 100
 ) -> list[Row]:
     """iRprop- on long sequences against every training baseline, measured in this process.
 

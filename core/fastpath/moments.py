@@ -53,15 +53,17 @@ def moments(dataset: Dataset) -> Moments:
     """
     T = dataset.width
     targets = dataset.targets
+    rows = max(1, min(_BLOCK_ROWS, _BLOCK_ELEMENTS // max(1, T)))
+    # A block's sums are at most rows x max |t| (and rows, T for the inputs' own sums).
     exact = (
         dataset.is_binary
         and bool(np.all(targets == np.round(targets)))
-        and float(np.abs(targets).max()) <= 2**24 / _BLOCK_ROWS
+        and float(np.abs(targets).max()) * rows <= 2**24
+        and T <= 2**24
     )
     dtype = np.float32 if exact else np.float64
     gram, c_t, c_e, col_sum = np.zeros((T, T)), np.zeros(T), np.zeros(T), np.zeros(T)
     t_sq = e_sq = e_sum = t_sum = t_abs_sum = e_abs_sum = 0.0
-    rows = max(1, min(_BLOCK_ROWS, _BLOCK_ELEMENTS // max(1, T)))
     for start in range(0, dataset.n_samples, rows):
         checkpoint()
         X: NDArray[Any] = dataset.inputs[start : start + rows].astype(dtype)

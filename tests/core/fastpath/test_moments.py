@@ -84,3 +84,17 @@ def test_long_rows_are_blocked_by_elements_and_sum_the_same(
     ]
     assert reals.e_sum == pytest.approx(math.fsum(e), rel=1e-15)
     assert reals.e_sq == pytest.approx(sum(v * v for v in e), rel=1e-14)
+
+
+def test_long_bits_with_large_integer_targets_stay_exact() -> None:
+    """Long rows make short blocks, so larger targets still keep every block's sums below
+    2**24: the float32 path (and the exact loss) stays available."""
+    ds = generate(6, 2000, seed=2)
+    big = from_sequences(ds.sequences(), [3000.0, -2500.0, 17.0, 0.0, 1.0, 2999.0])
+    m = moments(big)
+    assert m.exact
+    X = big.inputs.astype(np.int64)
+    t = big.targets.astype(np.int64)
+    np.testing.assert_array_equal(m.gram, X.T @ X)
+    np.testing.assert_array_equal(m.c_t, X.T @ t)
+    assert m.t_sq == t @ t
