@@ -23,6 +23,10 @@ README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+def _ratio(value: float) -> str:
+    return f"{value:,.0f}x" if value >= 10 else f"{value:.2g}x"
+
+
 def table(rows: list[Row]) -> str:
     lines = [
         "| case | rnnlab | baseline | baseline time | ratio | target | results |",
@@ -30,7 +34,7 @@ def table(rows: list[Row]) -> str:
     ]
     for r in rows:
         base = "-" if r.baseline_s is None else f"{r.baseline_s * 1e3:,.1f} ms"
-        ratio = "-" if r.ratio is None else f"{r.ratio:,.0f}x"
+        ratio = "-" if r.ratio is None else _ratio(r.ratio)
         lines.append(
             f"| {r.case} | {r.ours_s * 1e3:,.2f} ms | {r.baseline} | {base} | {ratio} | "
             f"{r.target} | {r.agreement} |"
@@ -56,6 +60,7 @@ def main() -> None:
     else:
         sections += [
             service_bench.loss_surface_rows,
+            service_bench.point_rows,
             http_bench.tiny_call_rows,
             jobs_bench.train_wait_rows,
         ]
@@ -63,7 +68,7 @@ def main() -> None:
     for section in sections:
         new = section()
         for r in new:
-            ratio = f"{r.ratio:,.0f}x" if r.ratio else "-"
+            ratio = _ratio(r.ratio) if r.ratio else "-"
             print(f"{r.case:<48} {r.baseline:<22} {ratio:>8}  {r.agreement}", flush=True)
         rows.extend(new)
     text = table(rows)

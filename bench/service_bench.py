@@ -10,6 +10,7 @@ time is the client's, not the service's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import http.client
 import io
@@ -113,6 +114,45 @@ def loss_surface_rows(size: int = 512) -> list[Row]:
                     b_s,
                     target,
                     f"max rel diff {max_rel(loss, reference):.1e}",
+                )
+            )
+    return rows
+
+
+def point_rows(n: int = 1_000_000, length: int = 100) -> list[Row]:
+    """POST /gradient and /loss by id on a big stored dataset, warm, against a 1-point
+    GET /loss-surface of the same data (the statistics' own floor through HTTP)."""
+    spec = {"n_samples": n, "length": length, "seed": 11}
+    rows = []
+    with live_server() as url, httpx.Client(base_url=url, timeout=300) as client:
+        stored = client.post("/datasets", json=spec).json()["id"]
+        one_point = {"dataset_id": stored, "nx": 1, "ny": 1, "wx_min": 0.9, "wx_max": 0.9}
+        one_point |= {"wrec_min": 1.1, "wrec_max": 1.1}
+        body = {"dataset_id": stored, "weights": {"wx": 0.9, "wrec": 1.1}}
+
+        def surface() -> float:
+            response = client.get("/loss-surface", params=one_point)
+            response.raise_for_status()
+            return float(response.json()["loss"][0][0])
+
+        def point(path: str) -> dict[str, float]:
+            response = client.post(path, json=body)
+            response.raise_for_status()
+            answer: dict[str, float] = response.json()
+            return answer
+
+        surface()  # warm: the statistics are computed once per stored dataset
+        surface_s, surface_loss = best_of(surface, 20)
+        for path in ("/gradient", "/loss"):
+            ours_s, answer = best_of(functools.partial(point, path), 20)
+            rows.append(
+                Row(
+                    f"POST {path} by id, {n:,} x {length}, warm",
+                    ours_s,
+                    "1-point GET /loss-surface",
+                    surface_s,
+                    ">= 0.33x (within 3x)",
+                    f"rel diff of the loss {abs(answer['loss'] - surface_loss) / surface_loss:.1e}",
                 )
             )
     return rows
