@@ -124,7 +124,7 @@ async def test_converged_runs_say_so(idle: httpx.AsyncClient) -> None:
         ({"starts": [{"wx": 0, "wrec": 0}] * 4}, {}, "max_run_starts"),
         ({}, {"max_points": 501}, "max_path_points"),
         (
-            {"dataset": {"n_samples": 10_000, "length": 2000}, "iterations": 2000},
+            {"dataset": {"n_samples": 10_000, "length": 4000}, "iterations": 2000},  # BPTT: minutes
             {},
             "max_compute_seconds",
         ),
