@@ -523,7 +523,7 @@ async def test_a_computation_past_its_budget_is_stopped_with_a_413(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the size estimate cannot foresee, the runtime budget still bounds."""
-    params = {"n_samples": 50, "length": 3000, "resolution": 30}  # seconds of forward passes
+    params = {"n_samples": 2000, "length": 5000, "resolution": 30}  # 30 passes over 10^7 values
     monkeypatch.setattr(service.analysis.routes, "check_budget", lambda *args: None)
     async with running(Settings(data_dir=tmp_path, max_compute_seconds=0.05)) as (app, client):
         started = computations(app)
