@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
 from core.bptt import gradient
 from core.datasets import from_sequences, generate, tutorial_dataset
-from core.fastpath import MAX_FAST_WIDTH, RTOL, SIGN_RTOL, Oracle, disabled
+from core.fastpath import (
+    MAX_FAST_WIDTH,
+    RTOL,
+    SIGN_RTOL,
+    Oracle,
+    disabled,
+    evaluate,
+    gradient_at,
+    statistics,
+)
 from core.fastpath.cache import MAX_TRAINING_WIDTH, fast_width
 from core.model import losses_at
+
+oracle_module = importlib.import_module("core.fastpath.oracle")
 
 WEIGHTS = np.array([[-1.5, 2.0], [0.5, -0.8], [1.0, 1.0], [1.0 + 1e-9, 1.0], [0.0, 3.0]])
 
@@ -94,3 +107,50 @@ def test_enough_evaluations_take_the_statistics_of_a_wide_dataset_and_agree_with
     for row, ref in zip(w, ref_grad, strict=True):
         one, _ = oracle.gradients(row[None, :])
         np.testing.assert_allclose(one[0], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_many_points_are_sure_to_the_callers_tolerance_as_one_point_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where dξ/dwx crosses zero a gradient is unsure to RTOL yet sure of its sign: with many
+    starts a sign-based caller gets the one-point answer there, not a BPTT pass per start."""
+    ds = generate(200, 150, seed=4)
+    stats = statistics(ds)
+    assert stats is not None
+    rng = np.random.default_rng(0)
+    grid = np.column_stack([rng.uniform(0.3, 1.7, 2000), rng.uniform(0.9, 1.02, 2000)])
+    ev = evaluate(stats, grid[:, 0], grid[:, 1])
+    w = np.array(
+        [
+            p
+            for p, sure in zip(grid, ev.sure, strict=True)
+            if not sure and gradient_at(stats, *p, SIGN_RTOL)
+        ]
+    )
+    assert len(w) >= 2  # the case this test is about
+    singles = [Oracle(ds, SIGN_RTOL).gradients(row[None, :])[0][0] for row in w]
+    calls = 0
+    real_gradient = oracle_module.gradient
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real_gradient(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(oracle_module, "gradient", counting)
+    many, _ = Oracle(ds, SIGN_RTOL).gradients(w)
+    np.testing.assert_array_equal(many, np.array(singles))
+    assert calls == 0
+    monkeypatch.undo()
+    ref, _ = _bptt(ds, w)
+    np.testing.assert_array_equal(np.sign(many), np.sign(ref))
+
+
+def test_unsure_losses_of_a_long_path_agree_with_the_forward_pass() -> None:
+    """A trajectory's losses in the valley at long T: the statistics cannot vouch for them
+    (the residuals cancel), so they come from the cheaper of exact arithmetic and the rows."""
+    ds = generate(300, 700, seed=8)
+    w = np.array([[1.0 + d, 1.0 - d / 50] for d in (1e-6, -3e-7, 2e-5, 0.0)])
+    got = Oracle(ds, evaluations=100).losses(w)
+    forward = losses_at(ds, w[:, 0], w[:, 1])
+    np.testing.assert_allclose(got, forward, rtol=1e-9, atol=1e-12)
