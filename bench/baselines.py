@@ -125,6 +125,19 @@ def _irprop_minus_loop(
     return w
 
 
+def tutorial_irprop_minus(
+    X: Array, t: Array, start: tuple[float, float], iterations: int, delta0: float = 0.001
+) -> Array:
+    """iRprop- driven by the tutorial's own BPTT (row-major: a strided column per step)."""
+
+    def grad_at(wx: float, wrec: float) -> Array:
+        S = tutorial_forward_states(X, wx, wrec)
+        grads, _ = tutorial_backward_gradient(X, S, 2.0 * (S[:, -1] - t), wrec)
+        return np.array(grads)
+
+    return _irprop_minus_loop(grad_at, start, iterations, delta0)
+
+
 # (c) Closed form: y_i = wx * sum_k x_ik wrec^(T-k), so one matrix-vector product per
 #     iteration gives outputs and both gradients (no loop over time).
 def closed_form_gradient(X: Array, t: Array, wx: float, wrec: float) -> Array:
@@ -169,7 +182,7 @@ def torch_closed_form_irprop_minus(
     for _ in range(iterations):
         opt.zero_grad()
         y = w[0] * (Xt @ w[1] ** exponents)
-        torch.mean((y - tt) ** 2).backward()
+        torch.mean((y - tt) ** 2).backward()  # type: ignore[no-untyped-call]
         opt.step()
     return w.detach().numpy().copy()
 
@@ -189,6 +202,6 @@ def torch_bptt_irprop_minus(
         s = torch.zeros(XT.shape[1], dtype=torch.float64)
         for k in range(XT.shape[0]):
             s = XT[k] * w[0] + s * w[1]
-        torch.mean((s - tt) ** 2).backward()
+        torch.mean((s - tt) ** 2).backward()  # type: ignore[no-untyped-call]
         opt.step()
     return w.detach().numpy().copy()

@@ -217,6 +217,7 @@ Trainer = Callable[[np.ndarray, np.ndarray, tuple[float, float], int], np.ndarra
 def _training_baselines() -> list[tuple[str, Trainer, int, str]]:
     """(name, iRprop- trainer, repeats, target): PyTorch's only where it is installed."""
     runs: list[tuple[str, Trainer, int, str]] = [
+        ("(a) tutorial BPTT, row-major", baselines.tutorial_irprop_minus, 1, ">= 10x"),
         ("(b) vectorised BPTT, time-major", baselines.vectorised_irprop_minus, 3, ">= 1x"),
         ("(c) closed-form matvec", baselines.closed_form_irprop_minus, 3, ">= 1x"),
     ]
