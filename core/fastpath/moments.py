@@ -21,6 +21,9 @@ __all__ = ["Moments", "moments"]
 # most _BLOCK_ELEMENTS elements, so that long sequences keep the block's memory bounded.
 _BLOCK_ROWS = 1 << 14
 _BLOCK_ELEMENTS = 1 << 22
+# Rows of the Gram matrix per product: past this width a block's X^T X is made in
+# _PANEL x T pieces, so that no T x T temporary sits beside the sums themselves.
+_PANEL = 2048
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def moments(dataset: Dataset) -> Moments:
         X: NDArray[Any] = dataset.inputs[start : start + rows].astype(dtype)
         t64 = targets[start : start + rows]
         t = t64.astype(dtype)
-        gram += X.T @ X
+        for i in range(0, T, _PANEL):  # X^T X, a panel of its rows at a time
+            gram[i : i + _PANEL] += X[:, i : i + _PANEL].T @ X
         c_t += X.T @ t
         col_sum += np.ones(X.shape[0], dtype=dtype) @ X  # BLAS; exact for bits (sums < 2**24)
         if exact:

@@ -98,3 +98,15 @@ def test_long_bits_with_large_integer_targets_stay_exact() -> None:
     np.testing.assert_array_equal(m.gram, X.T @ X)
     np.testing.assert_array_equal(m.c_t, X.T @ t)
     assert m.t_sq == t @ t
+
+
+def test_the_gram_matrix_made_a_panel_at_a_time_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ds = generate(70, min_length=1, max_length=23, seed=9)
+    whole = moments(ds)
+    monkeypatch.setattr(core.fastpath.moments, "_PANEL", 5)  # 5 rows of X^T X a product
+    panels = moments(ds)
+    np.testing.assert_array_equal(panels.gram, whole.gram)
+    X = ds.inputs.astype(np.int64)
+    np.testing.assert_array_equal(panels.gram, X.T @ X)
