@@ -37,6 +37,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from core.threads import limit_blas_threads
 from service.config import Settings
 from service.web.logs import configure_logging
 from service.web.metrics import MULTIPROCESS_DIR, mark_process_dead
@@ -140,6 +141,7 @@ def process_app() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    limit_blas_threads(settings.blas_threads)
     share = settings.shared_by(settings.api_processes)
     GuardedHttpProtocol.configure(share)
     return create_app(share)

@@ -8,8 +8,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
+from core.threads import current_blas_threads
 from service.config import Settings
+from service.launcher import process_app
 from tests._processes import Server, descendants, pid_alive, running, wait_until
 
 pytestmark = pytest.mark.slow
@@ -78,3 +81,16 @@ def test_each_process_takes_its_share_of_the_server_wide_limits() -> None:
     assert share.max_samples == settings.max_samples  # a request's own limits are whole
     assert settings.shared_by(1) is settings
     assert Settings().api_processes == len(os.sched_getaffinity(0))
+
+
+def test_each_http_process_sets_its_blas_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Several processes each with a BLAS pool the size of the machine oversubscribe it;
+    # the app factory of every HTTP process applies the setting before serving.
+    monkeypatch.setenv("RNNLAB_DATA_DIR", str(tmp_path))
+    with threadpool_limits(limits=None):  # whatever the app sets is undone after the test
+        for threads in (1, 2):
+            monkeypatch.setenv("RNNLAB_BLAS_THREADS", str(threads))
+            process_app()
+            assert current_blas_threads() == min(threads, os.cpu_count() or 1)

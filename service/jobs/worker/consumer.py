@@ -21,6 +21,7 @@ from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped, Scheduler, Worker
 
+from core.threads import limit_blas_threads
 from service.config import Settings
 from service.jobs.backend import open_backend
 from service.jobs.queue import SQLITE_POLL
@@ -86,6 +87,7 @@ class JobConsumer(Consumer):  # type: ignore[misc]
 def run_consumer(settings: Settings, workers: int, *, parent_pid: int | None = None) -> None:
     """Run ``workers`` worker processes until SIGINT/SIGTERM (or the parent's death)."""
     backend = open_backend(settings)
+    limit_blas_threads(settings.blas_threads)  # the worker processes forked below inherit it
     os.environ[CONSUMER_PID_ENV] = str(os.getpid())
     polling = SQLITE_POLL if backend.queue.is_sqlite else {}
     consumer = JobConsumer(
