@@ -91,7 +91,17 @@ def polynomial_gamma(width: int) -> float:
 
 
 def columns(dataset: Dataset, wrec: Array) -> Columns:
-    """The summaries of every column wrec[j]: two passes over the data, in blocks.
+    """The summaries of every column wrec[j], a block of columns at a time, so that the
+    matrix of powers (T x columns) stays near _BLOCK_ELEMENTS."""
+    step = max(1, _BLOCK_ELEMENTS // max(1, dataset.width))
+    if wrec.size <= step:
+        return _columns(dataset, wrec)
+    parts = [_columns(dataset, wrec[start : start + step]) for start in range(0, wrec.size, step)]
+    return Columns(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Columns)))
+
+
+def _columns(dataset: Dataset, wrec: Array) -> Columns:
+    """The summaries of columns wrec[j]: two passes over the data, in blocks of sequences.
 
     The second pass takes the residuals at each column's least-squares weight; when the
     data is one block, the polynomial values of the first are kept for it.

@@ -244,3 +244,15 @@ def test_settle_cheapest_keeps_exact_arithmetic_where_it_is_cheaper() -> None:
 def test_empty_points() -> None:
     ds = generate(3, 700, seed=1)
     assert row_losses(ds, np.array([]), np.array([])).shape == (0,)
+
+
+def test_columns_in_blocks_are_the_columns_at_once() -> None:
+    # Many columns of long sequences are taken a block at a time: the same summaries.
+    ds = generate(7, 3000, seed=4)
+    wrec = np.linspace(-1.2, 1.2, 1500)
+    whole = columns(ds, wrec)
+    assert whole.wrec.shape == (1500,)
+    np.testing.assert_array_equal(whole.wrec, wrec)
+    for name in ("p2", "l0", "a_max"):
+        part = getattr(columns(ds, wrec[700:703]), name)
+        np.testing.assert_allclose(getattr(whole, name)[700:703], part, rtol=1e-13)
