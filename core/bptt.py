@@ -50,14 +50,15 @@ def output_gradient(y: Array, t: Array) -> Array:
 
 
 def backward_time_major(
-    XT: NDArray[Any], S: Array, grad_out: Array, wrec: float
+    XT: NDArray[Any], S: Array, grad_out: Array, wrec: float, out: Array | None = None
 ) -> tuple[float, float, Array]:
     """Propagate grad_out = dξ/dS_n back through time; return (dξ/dwx, dξ/dwrec, dξ/dS).
 
-    Time-major: XT is T x n, S and the returned dξ/dS are (T+1) x n.
+    Time-major: XT is T x n, S and the returned dξ/dS (written into ``out`` if given) are
+    (T+1) x n.
     """
     T, n = XT.shape
-    grad_S = np.empty((T + 1, n))
+    grad_S = np.empty((T + 1, n)) if out is None else out
     grad_S[T] = grad_out
     per_layer_wx, per_layer_wrec = np.empty(T), np.empty(T)
     # Products are formed a few layers at a time, in scratch that stays in cache.
@@ -99,14 +100,18 @@ def gradient(dataset: Dataset, wx: float, wrec: float, *, per_sequence: bool = F
     sq_error = grad_wx = grad_wrec = 0.0
     trace = np.zeros(T + 1)
     every = np.empty((n, T + 1)) if per_sequence else None
+    # One pair of buffers for every block: fresh memory costs page faults per block.
+    states, grads = np.empty((T + 1, min(n, rows))), np.empty((T + 1, min(n, rows)))
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, n, rows):
             XT = time_major(dataset.inputs[start : start + rows])
             t = dataset.targets[start : start + rows]
-            S = states_time_major(XT, wx, wrec)
+            m = len(t)
+            S = states_time_major(XT, wx, wrec, out=states[:, :m])
             y = S[-1]
             sq_error += float(np.sum((t - y) ** 2))
-            gx, gr, grad_S = backward_time_major(XT, S, output_gradient(y, t) / n, wrec)
+            g_out = output_gradient(y, t) / n
+            gx, gr, grad_S = backward_time_major(XT, S, g_out, wrec, out=grads[:, :m])
             grad_wx += gx
             grad_wrec += gr
             trace += grad_S.sum(axis=1)

@@ -53,16 +53,19 @@ def time_major(inputs: ArrayLike) -> NDArray[Any]:
     return np.ascontiguousarray(np.asarray(inputs).T)
 
 
-def states_time_major(XT: NDArray[Any], wx: float, wrec: float) -> NDArray[np.float64]:
+def states_time_major(
+    XT: NDArray[Any], wx: float, wrec: float, out: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """All states, time-major ((T+1) x n) from time-major inputs XT (T x n); row 0 is s_0 = 0.
 
     The drive x_k * wx of every step is written into the states' rows at once; the step
     then adds s_{k-1} * wrec to it through one small buffer that stays in cache (the same
     two roundings as ``update_state``). At long T the per-step overhead dominates, so the
-    rows are taken as views once, up front.
+    rows are taken as views once, up front. ``out`` ((T+1) x n) saves the allocation: BPTT
+    reuses one for every block of a dataset instead of touching fresh memory each time.
     """
     T, n = XT.shape
-    S = np.empty((T + 1, n))
+    S = np.empty((T + 1, n)) if out is None else out
     S[0] = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         np.multiply(XT, wx, out=S[1:])
