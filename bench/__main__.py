@@ -51,6 +51,7 @@ def main() -> None:
         core_bench.long_surface_rows,
         core_bench.rprop_rows,
         core_bench.irprop_rows,
+        core_bench.long_training_rows,
         core_bench.memory_rows,
     ]
     try:

@@ -30,9 +30,9 @@ __all__ = [
 # for a caller that evaluates a few points (and unsure points' exact fallback grows as T^2).
 MAX_FAST_WIDTH = 1024
 # For callers that evaluate many times (training): memory bounds the width. The one pass
-# holds the Gram matrix (8 T^2 bytes) and a panel of a block's product: ~60 MB here at
-# n = 1000 (4096 would take ~180 MB, and 0.56 s against BPTT's 6.5 s for 100 iterations).
-MAX_TRAINING_WIDTH = 2048
+# holds the Gram matrix (8 T^2 bytes) and a panel of a block's product: ~180 MB at 4096
+# (n = 1000: 0.56 s against BPTT's 6.5 s for 100 iterations; ~60 MB at 2048).
+MAX_TRAINING_WIDTH = 4096
 # Timesteps of width whose statistics one BPTT evaluation repays: the Gram pass is
 # O(n T^2) against O(n T) per BPTT, and costs as much as T / 500 BPTT passes on bits,
 # T / 250 on reals (rounded down, so that the statistics are taken where they clearly win).
