@@ -28,6 +28,7 @@ import math
 
 from core.fastpath import MAX_FAST_WIDTH
 from core.fastpath.cache import fast_width
+from core.fastpath.rows import rows_answer_grid
 
 __all__ = [
     "bptt_seconds",
@@ -101,12 +102,15 @@ def rows_surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
 def surface_seconds(n_samples: int, width: int, nx: int, ny: int) -> float:
     """A loss surface of nx x ny points by the path that computes it.
 
-    Up to MAX_FAST_WIDTH steps the statistics (built once per dataset, which later
-    points and training reuse), with a few columns of rows allowed for the cells they
-    leave unsure; wider datasets the rows.
+    Up to MAX_FAST_WIDTH steps the statistics are built (once per dataset, which later
+    points and training reuse), and the grid comes from them, with a few columns of rows
+    allowed for the cells they leave unsure, or from the rows where those cost less
+    (``rows_answer_grid``); wider datasets take the rows.
     """
     if width > MAX_FAST_WIDTH:
         return rows_surface_seconds(n_samples, width, nx, ny)
+    if rows_answer_grid(n_samples, width, nx):
+        return statistics_seconds(n_samples, width) + rows_surface_seconds(n_samples, width, nx, ny)
     evaluation = ny * 2 * width * GRID_STEP + nx * ny * POINT_STEP
     unsure = _rows_columns_seconds(n_samples, width, min(ny, UNSURE_COLUMNS))
     return statistics_seconds(n_samples, width) + evaluation + unsure

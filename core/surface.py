@@ -12,7 +12,12 @@ from core.bptt import gradient
 from core.datasets import Dataset
 from core.errors import InvalidInputError
 from core.fastpath import MAX_FAST_WIDTH, enabled, evaluate, grid_losses, statistics
-from core.fastpath.rows import grid_losses_by_rows, rows_answer_rows, settle_cheapest
+from core.fastpath.rows import (
+    grid_losses_by_rows,
+    rows_answer_grid,
+    rows_answer_rows,
+    settle_cheapest,
+)
 from core.model import losses_at
 from core.window import Window
 
@@ -77,16 +82,17 @@ def loss_grid(
 ) -> NDArray[np.float64]:
     """The loss at every (wx[j], wrec[i]): statistics where they vouch, else the rows.
 
-    The statistics are built once per dataset and reused by later points and training;
+    The statistics are built once per dataset (later points and training reuse them);
     the cells they leave unsure take the rows (``core.fastpath.rows``: polynomial values
-    once per wrec column), or the exact fallback where that is cheaper. Wide datasets,
-    which have no statistics, take the rows for every cell; with the fast path off
+    once per wrec column), or the exact fallback where that is cheaper. Where the rows
+    cost less for the whole grid (few long sequences), and for wide datasets, which have
+    no statistics, every cell takes the rows; with the fast path off
     (``core.fastpath.disabled``) every cell is the forward pass, the reference.
     """
     if not enabled():
         return losses_at(dataset, wx[None, :], wrec[:, None])
     stats = statistics(dataset)
-    if stats is None:
+    if stats is None or rows_answer_grid(dataset.n_samples, dataset.width, wx.size):
         return grid_losses_by_rows(dataset, wx, wrec)
     whole_rows = rows_answer_rows(dataset.n_samples, dataset.width, wx.size)
     grid, unsure = grid_losses(stats, wx, wrec, cells=not whole_rows)

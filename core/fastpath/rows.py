@@ -39,7 +39,13 @@ from core.model import losses_at
 if TYPE_CHECKING:
     from core.fastpath.statistics import Statistics
 
-__all__ = ["grid_losses_by_rows", "row_losses", "rows_answer_rows", "settle_cheapest"]
+__all__ = [
+    "grid_losses_by_rows",
+    "row_losses",
+    "rows_answer_grid",
+    "rows_answer_rows",
+    "settle_cheapest",
+]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -234,6 +240,15 @@ _ROW_ELEMENT = 8e-10  # one column of polynomial values, per sequence x timestep
 _COLUMN_STEP = 4e-8  # one column's powers, per timestep
 _POINT = 1e-7  # one point from the columns
 _CELL_STEP = 3.5e-7  # checking one wrec row's cells from the statistics, per timestep
+_GRID_STEP = 3.4e-7  # one wrec row of a grid from the statistics, per timestep
+_GRID_CELL = 3e-8  # one cell of a grid from the statistics
+
+
+def rows_answer_grid(n_samples: int, width: int, nx: int) -> bool:
+    """Whether a grid of nx points a row costs less from the rows (a column of polynomial
+    values per row, O(n T), then O(1) a point) than from the statistics (O(T) a row)."""
+    rows = width * (n_samples * _ROW_ELEMENT + _COLUMN_STEP) + nx * _POINT
+    return rows < width * _GRID_STEP + nx * _GRID_CELL
 
 
 def rows_answer_rows(n_samples: int, width: int, nx: int) -> bool:
