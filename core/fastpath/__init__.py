@@ -11,7 +11,11 @@ the exact big-integer fallback for bits with integer targets.
     evaluate    loss, gradient and mean residual with their bounds, arrays or one point
     grid        losses on a grid, vouched for a row at a time
     exact       the exact fallback for losses, and ``settle`` for the unsure ones
-    cache       ``statistics(dataset)``: once per dataset; ``disabled()`` forces the reference
+    columns     every sequence's polynomial value at a wrec, once per wrec column, O(n T)
+    rows        losses at any points from those columns: long sequences, few of them, and
+                the statistics' unsure cells when that is cheaper than exact arithmetic
+    cache       ``statistics(dataset)``: once per dataset; ``cached`` if already paid for;
+                ``disabled()`` forces the reference
     oracle      losses and gradients at many weights, fast or reference: the training loop's
 """
 

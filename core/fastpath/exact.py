@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,9 +20,6 @@ from core.cancel import checkpoint
 from core.datasets import Dataset
 from core.fastpath.bounds import TINY
 from core.model import losses_at
-
-if TYPE_CHECKING:
-    from core.fastpath.statistics import Statistics
 
 __all__ = ["ExactLoss", "exact_losses", "settle"]
 
@@ -49,6 +46,17 @@ class ExactLoss:
             return math.inf
 
 
+class WithExactLoss(Protocol):
+    """What the fallback reads of ``core.fastpath.statistics.Statistics`` (which builds an
+    ``ExactLoss``; naming the class here would make the two modules import each other)."""
+
+    @property
+    def exact(self) -> ExactLoss | None: ...
+
+    @property
+    def safe_max(self) -> float: ...
+
+
 def _exact_polynomial(coefficients: list[int], r: float) -> Fraction:
     """sum_m c_m r^m exactly: r = p / q, so it is sum_m c_m p^m q^(D - m) / q^D (Horner)."""
     p, q = r.as_integer_ratio()
@@ -60,7 +68,7 @@ def _exact_polynomial(coefficients: list[int], r: float) -> Fraction:
     return Fraction(total, q**degree)
 
 
-def exact_losses(stats: Statistics, wx: Array, wrec: Array) -> Array | None:
+def exact_losses(stats: WithExactLoss, wx: Array, wrec: Array) -> Array | None:
     """The loss at points (wx[p], wrec[p]) in exact arithmetic, correctly rounded.
 
     Only for bits with integer targets (else None); NaN at non-finite points.
@@ -77,7 +85,7 @@ def exact_losses(stats: Statistics, wx: Array, wrec: Array) -> Array | None:
     )
 
 
-def settle(stats: Statistics, dataset: Dataset, wx: Array, wrec: Array) -> Array:
+def settle(stats: WithExactLoss, dataset: Dataset, wx: Array, wrec: Array) -> Array:
     """Losses at points the float evaluation left unsure: exact where that is possible
     and BPTT would agree (clear of float64's overflow and underflow), else the forward pass.
     """
