@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rnnlab_client.models import JobState
+from typing import Any, Protocol
 
 __all__ = [
     "ConnectionFailedError",
@@ -172,6 +169,20 @@ class UnexpectedResponseError(RnnlabError):
         self.request_id = request_id
 
 
+class JobView(Protocol):
+    """What a job error tells of its job: a ``rnnlab_client.models.JobState`` (named by
+    its shape here because that module raises these errors)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def error(self) -> Problem | None: ...
+
+
 class JobFailedError(RnnlabError):
     """A job's result was asked for, but the job ended ``failed`` or ``cancelled``.
 
@@ -179,7 +190,7 @@ class JobFailedError(RnnlabError):
     that a DELETE cancelled it), None if the service gave none.
     """
 
-    def __init__(self, job: JobState) -> None:
+    def __init__(self, job: JobView) -> None:
         self.job = job
         self.problem: Problem | None = job.error
         reason = f": {job.error.detail}" if job.error is not None and job.error.detail else ""
@@ -189,7 +200,7 @@ class JobFailedError(RnnlabError):
 class JobNotFinishedError(RnnlabError):
     """A job's result was asked for while it is still queued or running (call ``wait()``)."""
 
-    def __init__(self, job: JobState) -> None:
+    def __init__(self, job: JobView) -> None:
         self.job = job
         super().__init__(f"job {job.id} is {job.status}; wait() for it to end first")
 
@@ -200,6 +211,6 @@ class WaitTimeoutError(RnnlabError, TimeoutError):
     ``job`` is its state when the wait gave up.
     """
 
-    def __init__(self, job: JobState, timeout: float) -> None:
+    def __init__(self, job: JobView, timeout: float) -> None:
         self.job = job
         super().__init__(f"job {job.id} still {job.status} after {timeout:g} s")
