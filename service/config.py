@@ -3,6 +3,8 @@
 Every size a client chooses has a limit here, so an operator can tighten or widen it
 without touching code; the defaults admit real work (grids of 2048 x 2048, datasets of
 1,000,000 x 100 as a generation spec or 100,000 x 100 uploaded, sequences of 100,000 steps).
+Its length is the settings themselves, each with the description the README and
+``rnnlab serve --help`` show.
 """
 
 from __future__ import annotations

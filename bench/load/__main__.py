@@ -10,6 +10,10 @@ headless (one process, ``bench/load/locustfile.py``) once per ramp step and once
 soak, sampling RSS and open fds of every server process during the soak. Missed targets
 are reported, not failed: the exit status is non-zero only when the run could not
 complete (the server died, locust failed). The server is stopped at the end, always.
+
+One module over 300 lines on purpose: it is the campaign's script (start, ramp, soak,
+sample, write), read top to bottom; the pieces others reuse live beside it (server,
+stats, report, stalls).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The API's operations as data: the request each client method sends, and how its answer
 is read. ``Client`` and ``AsyncClient`` share every line here and differ only in how
-they send (``rnnlab_client._http``), so the two cannot drift apart.
+they send (``rnnlab_client._http``), so the two cannot drift apart. Its length is one
+short function per operation of the API, kept together so that they read alike.
 """
 
 from __future__ import annotations

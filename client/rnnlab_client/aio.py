@@ -2,7 +2,8 @@
 
 Requests and answers are described once in ``rnnlab_client._api``; this module sends them
 with ``httpx.AsyncClient``. Each method's documentation is ``Client``'s, and a test keeps
-the two classes' methods, signatures and docstrings the same.
+the two classes' methods, signatures and docstrings the same. Its length is the public
+surface: one documented method per operation, each a line or two of code.
 """
 
 from __future__ import annotations

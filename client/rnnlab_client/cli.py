@@ -10,6 +10,9 @@ what happened:
     3  no answer: the server could not be reached, or a timeout ran out
     4  the job ended failed or cancelled (train --wait, job wait); its JSON is on stdout
     5  job wait / train --wait: --timeout ran out before the job ended
+
+Over 300 lines because it holds one subcommand per operation with its options and help;
+each is a few lines handing its arguments to ``Client``.
 """
 
 from __future__ import annotations

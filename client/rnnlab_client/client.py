@@ -1,7 +1,8 @@
 """``Client``: every operation of the rnnlab API as a method that returns NumPy-friendly results.
 
 Requests and answers are described once in ``rnnlab_client._api``; this module sends them
-synchronously (``rnnlab_client.aio`` is the same over asyncio).
+synchronously (``rnnlab_client.aio`` is the same over asyncio). Its length is the public
+surface: one documented method per operation, each a line or two of code.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The service writes a value that overflowed float64 as JSON ``null`` and says so 
 ``overflow`` flag. Here every such value is ``nan`` (scalars and arrays alike), and the
 flag is kept, so ``numpy.isnan`` finds the cells and ``.overflow`` says whether to look.
 Parsing is tolerant of members the client does not know and of optional members left
-out, so a newer service does not break an older client.
+out, so a newer service does not break an older client. One module for every result
+type (each a dataclass and its ``from_json``), so that they read alike.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 // Runs: the live runs from the start square (one per chosen optimizer, computed at once by
 // POST /runs and redrawn whenever the start or a setting changes), the controls that
 // play them, the runs kept on the surface, and runs too long for a request (jobs).
+// Over 300 lines because a run's whole life (compute, play, keep, legend, job) reads here
+// in one place; the drawing it asks for lives in surface.js and charts.js.
 
 import { ApiError, datasetBody, getJson, postJson, request, sseEvents } from "./api.js";
 import { drawLogChart } from "./charts.js";

@@ -1,5 +1,7 @@
 // The loss surface: the heatmap, what is drawn over it (runs, start, points, |wrec| = 1),
 // and the ways to act on it: pointer (click, drag, pinch), touch and keyboard.
+// Over 300 lines because drawing and hit-testing share the one plot geometry (PLOT, the
+// axes' scales), which would otherwise have to be exported piece by piece.
 
 import { datasetParams, getJson } from "./api.js";
 import { fmt, niceTicks, tickLabel, viridis } from "./format.js";
