@@ -89,6 +89,7 @@ def test_each_http_process_sets_its_blas_threads(
     # Several processes each with a BLAS pool the size of the machine oversubscribe it;
     # the app factory of every HTTP process applies the setting before serving.
     monkeypatch.setenv("RNNLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("service.launcher.configure_logging", lambda level: None)  # keep pytest's
     with threadpool_limits(limits=None):  # whatever the app sets is undone after the test
         for threads in (1, 2):
             monkeypatch.setenv("RNNLAB_BLAS_THREADS", str(threads))
