@@ -35,7 +35,9 @@ __all__ = [
     "forward_seconds",
     "gradient_over_time_seconds",
     "point_seconds",
+    "reference_point_seconds",
     "rows_surface_seconds",
+    "statistics_point_seconds",
     "statistics_seconds",
     "surface_seconds",
     "training_seconds",
@@ -55,6 +57,7 @@ PASS_ELEMENT = 1.0e-8  # seconds per sequence x timestep of the pass's other sum
 BLOCK_SQUARE = 1.3e-8  # seconds per timestep^2 per block of the pass (adding its Gram)
 TABLE_ELEMENT = 2.0e-8  # seconds per timestep^2 (the coefficient table)
 POINT_STEP = 5.0e-8  # seconds per point x timestep of a polynomial evaluation
+POINT_CALL = 2.0e-4  # seconds of one point from the statistics (NumPy's fixed costs: ~90-130 us)
 TRAIN_ITERATION = 3.0e-5  # seconds of the training loop's own work per iteration
 GRID_STEP = 7.5e-7  # seconds per wrec row x 2 timesteps of a surface from the statistics
 ROW_ELEMENT = 2.0e-9  # seconds per sequence x timestep x wrec column of the rows
@@ -143,13 +146,27 @@ def training_seconds(n_samples: int, width: int, iterations: int, starts: int = 
 
 
 def point_seconds(n_samples: int, width: int, *, with_gradient: bool) -> float:
-    """Loss (and gradient) at one point by ``core.point``: the reference path, preceded by
-    the statistics where those cost less than the reference (at worst both run: the
-    statistics, then the reference where they cannot vouch for the value).
+    """Loss (and gradient) at one point by ``core.point``: the reference path, or the
+    statistics (computed first) where those cost less; at worst both run, the statistics
+    and then the reference where they cannot vouch for the value.
     """
-    reference = (
-        bptt_seconds(n_samples, width) if with_gradient else forward_seconds(n_samples, width)
-    )
-    if width <= MAX_FAST_WIDTH and statistics_seconds(n_samples, width) < reference:
-        return statistics_seconds(n_samples, width) + reference
-    return reference
+    reference = reference_point_seconds(n_samples, width, with_gradient=with_gradient)
+    fast = statistics_point_seconds(n_samples, width, with_gradient=with_gradient)
+    return reference if fast is None or reference <= fast else fast + reference
+
+
+def reference_point_seconds(n_samples: int, width: int, *, with_gradient: bool) -> float:
+    """One point by the forward pass (the loss) or BPTT (loss and gradient)."""
+    if with_gradient:
+        return bptt_seconds(n_samples, width)
+    return forward_seconds(n_samples, width)
+
+
+def statistics_point_seconds(
+    n_samples: int, width: int, *, with_gradient: bool, known: bool = False
+) -> float | None:
+    """One point from the statistics (``known``: already computed), or None past their width."""
+    if width > MAX_FAST_WIDTH:
+        return None
+    evaluation = POINT_CALL + 2 * width * POINT_STEP
+    return evaluation if known else statistics_seconds(n_samples, width) + evaluation

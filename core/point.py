@@ -3,10 +3,11 @@
 A single point on a big dataset is where the two paths differ most: the forward pass or
 BPTT reads every value (0.3 s and 3.2 s on 10^6 x 100), while a dataset whose statistics
 are already known (a surface or a training run computed them) answers in O(T). So a point
-uses the statistics when they are cached, or when computing them costs less than the
-reference itself (short sequences: O(n T^2) against BPTT's larger constant); otherwise,
-and wherever the statistics cannot vouch for a value, the reference answers. Either way
-the value agrees with the reference to ``core.fastpath.RTOL``.
+uses the statistics when a point from them (computing them first if they are not cached)
+costs less than the reference by core.cost's estimates: in practice when they are known,
+and never on tiny datasets, where the fixed costs of an evaluation exceed a whole forward
+pass. Otherwise, and wherever the statistics cannot vouch for a value, the reference
+answers. Either way the value agrees with the reference to ``core.fastpath.RTOL``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.bptt import gradient
-from core.cost import bptt_seconds, forward_seconds, statistics_seconds
+from core.cost import reference_point_seconds, statistics_point_seconds
 from core.datasets import Dataset
-from core.fastpath import MAX_FAST_WIDTH, Statistics, cached, enabled, evaluate, statistics
+from core.fastpath import Statistics, cached, enabled, evaluate, statistics
 from core.model import loss
 
 __all__ = ["PointGradient", "point_gradient", "point_loss"]
@@ -35,7 +36,7 @@ class PointGradient:
 
 def point_loss(dataset: Dataset, wx: float, wrec: float) -> float:
     """The mean squared error at (wx, wrec)."""
-    stats = _statistics_worth_it(dataset, forward_seconds(dataset.n_samples, dataset.width))
+    stats = _statistics_if_cheaper(dataset, with_gradient=False)
     if stats is not None:
         with np.errstate(all="ignore"):
             found = evaluate(stats, wx, wrec, with_gradient=False)
@@ -46,7 +47,7 @@ def point_loss(dataset: Dataset, wx: float, wrec: float) -> float:
 
 def point_gradient(dataset: Dataset, wx: float, wrec: float) -> PointGradient:
     """Loss and (dξ/dwx, dξ/dwrec) at (wx, wrec)."""
-    stats = _statistics_worth_it(dataset, bptt_seconds(dataset.n_samples, dataset.width))
+    stats = _statistics_if_cheaper(dataset, with_gradient=True)
     if stats is not None:
         with np.errstate(all="ignore"):
             found = evaluate(stats, wx, wrec)
@@ -56,11 +57,15 @@ def point_gradient(dataset: Dataset, wx: float, wrec: float) -> PointGradient:
     return PointGradient(reference.loss, reference.wx, reference.wrec)
 
 
-def _statistics_worth_it(dataset: Dataset, reference_seconds: float) -> Statistics | None:
-    """The statistics if known already, or if computing them is cheaper than the reference."""
+def _statistics_if_cheaper(dataset: Dataset, *, with_gradient: bool) -> Statistics | None:
+    """The statistics if a point from them (computing them first if need be) costs less
+    than the reference; None to take the reference (tiny datasets: NumPy's fixed costs of
+    an evaluation exceed a whole forward pass)."""
+    if not enabled():
+        return None
+    n, width = dataset.n_samples, dataset.width
     known = cached(dataset)
-    if known is not None or dataset.width > MAX_FAST_WIDTH or not enabled():
-        return known
-    if statistics_seconds(dataset.n_samples, dataset.width) < reference_seconds:
-        return statistics(dataset)
-    return None
+    fast = statistics_point_seconds(n, width, with_gradient=with_gradient, known=known is not None)
+    if fast is None or fast >= reference_point_seconds(n, width, with_gradient=with_gradient):
+        return None
+    return known if known is not None else statistics(dataset)

@@ -66,10 +66,27 @@ def test_statistics_computed_once_serve_every_later_point(monkeypatch: pytest.Mo
     assert agrees(point_gradient(data, 1.0, 0.9).wrec, reference.wrec)
 
 
-def test_short_sequences_compute_the_statistics_when_they_are_cheaper() -> None:
+def test_a_tiny_dataset_takes_the_reference_even_with_statistics_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tutorial's 20 x 10: a forward pass costs less than NumPy's fixed costs of one
+    # evaluation of the statistics, so the reference answers (the tiny-call path).
+    data = tutorial_dataset()
+    assert statistics(data) is not None
+
+    def no_statistics(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the statistics were evaluated for a tiny dataset")
+
+    monkeypatch.setattr("core.point.evaluate", no_statistics)
+    assert point_loss(data, 1.0, 2.0) == loss(data, 1.0, 2.0)
+    assert point_gradient(data, 1.0, 2.0).wrec == gradient(data, 1.0, 2.0).wrec
+
+
+def test_a_lone_point_does_not_pay_for_the_statistics() -> None:
     data: Dataset = generate(2000, 10, seed=2)
     point_gradient(data, 0.5, 0.5)
-    assert cached(data) is not None
+    point_loss(data, 0.5, 0.5)
+    assert cached(data) is None
 
 
 def test_disabled_fast_path_is_the_reference_to_the_bit() -> None:
