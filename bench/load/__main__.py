@@ -96,7 +96,7 @@ def run_locust(
     ]  # fmt: skip
     env = {**os.environ, "RNNLAB_LOAD_RECORD": str(record), "PYTHONPATH": str(ROOT)}
     group = server.group()
-    api = [p for p in group if p.pid == server.proc.pid]
+    api = server.http_processes(group)
     server_start, api_start = _cpu_seconds(group), _cpu_seconds(api)
     busy_start, started = _machine_busy_seconds(), time.monotonic()
     with log.open("wb") as out:
@@ -162,7 +162,7 @@ def ramp(server: Server, users: Sequence[int], seconds: float, workdir: Path) ->
             f"{n:>4} users: {s.rps:7.1f} req/s ({s.served_rps:7.1f} served), "
             f"p99 {s.p99:8.1f} ms, 429 {s.share_429:6.1%}, 5xx {s.server_errors}, "
             f"no answer {s.connection_errors}, other 4xx {s.other_errors}, jobs {s.jobs}, "
-            f"server CPU {run.server_cpu:.2f} (API {run.api_cpu:.2f}), "
+            f"server CPU {run.server_cpu:.2f} (HTTP {run.api_cpu:.2f}), "
             f"locust CPU {run.locust_cpu:.2f}, other CPU {run.other_cpu:.2f}",
             flush=True,
         )
@@ -234,7 +234,7 @@ def fd_changes(
 
 def growth_rows(fresh: list[ProcessSample], result: Soak) -> list[Growth]:
     """Per server process (by role and pid) and in total: before, after, growth per minute."""
-    order = ("api", "consumer", "scheduler", "worker", "other")
+    order = ("api", "launcher", "consumer", "scheduler", "worker", "other")
     timeline = [(t, {p.pid: p for p in snapshot}) for t, snapshot in result.samples]
     fitted = [(t, by_pid) for t, by_pid in timeline if t >= result.warmup]
     fresh_, before, after = ({p.pid: p for p in s} for s in (fresh, result.before, result.after))
@@ -442,7 +442,8 @@ def document(c: Campaign) -> str:
             "`rnnlab serve` on a loopback port with a fresh data dir, runs locust headless",
             "(`bench/load/locustfile.py`, one process) in steps of increasing users, then",
             "soaks the server at a steady load while sampling RSS and open file descriptors",
-            "of every server process (the API, the job consumer, its scheduler and workers).",
+            "of every server process (the launcher, its HTTP processes, the job consumer, its",
+            "scheduler and workers).",
             "The load generator runs on the same cores as the server, so the server's share",
             "of the machine is smaller than its core count: see the CPU columns (cores used).",
             "",
@@ -457,7 +458,7 @@ def document(c: Campaign) -> str:
             " percentiles leave the 429s out. `served` counts 2xx and 3xx; `no answer` is a"
             " refused, reset or timed-out connection; async jobs are polled every 0.25 s for"
             " up to 30 s (`late` after that). CPU columns: cores used during the step by the"
-            " server (all its processes), its API process alone, locust, and everything else"
+            " server (all its processes), its HTTP processes alone, locust, and everything else"
             " on the machine (this driver included: other work competing for the cores).",
             "",
             "## Findings",
@@ -474,7 +475,7 @@ def document(c: Campaign) -> str:
             f"p99 {s.p99:,.1f} ms, 429 share {s.share_429:.1%}, 5xx {s.server_errors}, "
             f"no answer {s.connection_errors}, other 4xx {s.other_errors}, async jobs "
             f"ok/failed/late {report.jobs(s.jobs)}; server CPU {soak_run.server_cpu:.2f} "
-            f"cores (API process {soak_run.api_cpu:.2f}), locust {soak_run.locust_cpu:.2f}, "
+            f"cores (HTTP processes {soak_run.api_cpu:.2f}), locust {soak_run.locust_cpu:.2f}, "
             f"other {soak_run.other_cpu:.2f}. Data dir "
             f"{c.soak.data_before / report.MIB:,.1f} MiB before, "
             f"{c.soak.data_after / report.MIB:,.1f} MiB after ("

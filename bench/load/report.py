@@ -49,7 +49,7 @@ def jobs(jobs: dict[str, int]) -> str:
 def ramp_table(steps: Sequence[Step]) -> str:
     columns = (
         "users", "req/s", "served req/s", "p50 ms", "p95 ms", "p99 ms", "429 share", "5xx",
-        "no answer", "other 4xx", "async jobs ok/failed/late", "server CPU", "API CPU",
+        "no answer", "other 4xx", "async jobs ok/failed/late", "server CPU", "HTTP CPU",
         "locust CPU", "other CPU", "server RSS MiB", "server fds",
     )  # fmt: skip
     lines = ["| " + " | ".join(columns) + " |", "|" + "---:|" * len(columns)]

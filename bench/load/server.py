@@ -36,7 +36,7 @@ OWN_SETTINGS = ("RNNLAB_DATA_DIR", "RNNLAB_HOST", "RNNLAB_PORT", "RNNLAB_API_TOK
 @dataclass(frozen=True)
 class ProcessSample:
     pid: int
-    kind: str  # api, consumer, scheduler, worker or other
+    kind: str  # api (HTTP), launcher, consumer, scheduler, worker or other
     rss: int  # bytes
     fds: int
 
@@ -84,6 +84,19 @@ class Server:
                     members.append(p)
         return members
 
+    def http_processes(self, members: list[psutil.Process] | None = None) -> list[psutil.Process]:
+        """The processes serving HTTP: the launcher's spawned children when it runs several
+        (``RNNLAB_API_PROCESSES``), else the launcher itself."""
+        members = self.group() if members is None else members
+        spawned = [
+            p
+            for p in members
+            if _ppid(p) == self.proc.pid
+            and "multiprocessing.spawn" in _cmd(p)
+            and "resource_tracker" not in _cmd(p)
+        ]
+        return spawned or [p for p in members if p.pid == self.proc.pid]
+
     def sample(self) -> list[ProcessSample]:
         """RSS and fd count of every process of the server's group, with its role.
 
@@ -96,10 +109,13 @@ class Server:
         )
         children = sorted((p for p in members if _ppid(p) == consumer), key=_started)
         scheduler = children[0].pid if children else None
+        http = {p.pid for p in self.http_processes(members)}
         samples = []
         for p in members:
-            if p.pid == self.proc.pid:
+            if p.pid in http:
                 kind = "api"
+            elif p.pid == self.proc.pid:
+                kind = "launcher"
             elif p.pid == consumer:
                 kind = "consumer"
             elif p.pid == scheduler:

@@ -57,7 +57,7 @@ class Run:
     stats: RunStats
     records: list[Record]
     server_cpu: float  # cores used by the whole server group
-    api_cpu: float  # of which the API process (uvicorn, one event loop)
+    api_cpu: float  # of which the HTTP processes (uvicorn, one event loop each)
     locust_cpu: float  # cores used by the load generator
     other_cpu: float  # cores used by everything else on the machine, this driver included
 
