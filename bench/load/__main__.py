@@ -290,6 +290,9 @@ def server_log_summary(log: Path) -> list[str]:
                 entry = json.loads(line)
                 if "status" in entry and "path" in entry:
                     statuses[int(entry["status"])] += 1
+                if entry.get("exc_info"):  # a traceback inside a JSON log line: its last line
+                    last = str(entry["exc_info"]).strip().splitlines()[-1]
+                    exceptions[f"{entry.get('message', '')[:80]}: {last}"[:160]] += 1
         if line.startswith("Traceback"):
             in_traceback = True
         elif in_traceback and line and not line.startswith(" "):

@@ -81,7 +81,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        response_started = False
+        response_started = answered_error = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -110,8 +110,10 @@ class RequestContextMiddleware:
                 headers={REQUEST_ID_HEADER: request_id},
             )
             await response(scope, receive, send)
-            status = 500
+            answered_error = True
         finally:
+            if not (response_started or answered_error):
+                status = 499  # cancelled before any answer: the client left (nginx's code)
             run_request_end(scope)
             _log_access(scope, status, started, request_id)
 

@@ -7,12 +7,15 @@ import logging
 import re
 from pathlib import Path
 
+import anyio
 import pytest
 from pydantic import SecretStr
+from starlette.types import Message, Receive, Scope, Send
 
 from service.config import Settings
 from service.web.auth import is_public
 from service.web.logs import json_formatter
+from service.web.middleware import RequestContextMiddleware
 from tests.service._api import problem, running
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +214,28 @@ def test_any_origin_is_refused_with_a_token() -> None:
         "https://a.example",
         "https://b.example",
     ]
+
+
+async def test_a_request_cancelled_before_answering_is_logged_499_not_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A client that leaves cancels its request: no answer is sent, and the access log must
+    # not report a server error that no client saw (the load campaign counted such 500s).
+    caplog.set_level(logging.INFO, logger="rnnlab.access")
+
+    async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
+        raise anyio.get_cancelled_exc_class()
+
+    scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "client": None}
+    with pytest.raises(anyio.get_cancelled_exc_class()):
+        await RequestContextMiddleware(cancelled)(scope, _nothing, _discard)
+    (line,) = [r for r in caplog.records if r.name == "rnnlab.access"]
+    assert json.loads(json_formatter().format(line))["status"] == 499
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _discard(message: Message) -> None:
+    pass
